@@ -1,0 +1,43 @@
+// cicada: load-testing runtime. Subcommands: run (default), target, version, help.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "runtime/cli/run_command.h"
+#include "runtime/target/target_main.h"
+
+namespace {
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: cicada run SCRIPT [USERCLASS...] [-H URL] [-u N] [-r N] [-t TIME] [options]\n"
+               "       cicada target [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+               "       cicada version\n"
+               "\n"
+               "Run 'cicada run --help' or 'cicada target --help' for the options of each.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  if (command == "run") return cicada::cli::run_main(argc - 1, argv + 1);
+  if (command == "target") return cicada::target::target_main(argc - 1, argv + 1);
+  if (command == "version" || command == "--version" || command == "-V") {
+    std::printf("cicada %s\n", CICADA_VERSION);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    print_usage(stdout);
+    return 0;
+  }
+  // Locust habit: `cicada -f script.lua --headless ...` means run.
+  if (command.starts_with("-") || command.ends_with(".lua")) return cicada::cli::run_main(argc, argv);
+  std::fprintf(stderr, "cicada: unknown command '%s'\n", argv[1]);
+  print_usage(stderr);
+  return 2;
+}

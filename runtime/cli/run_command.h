@@ -1,0 +1,8 @@
+#pragma once
+
+namespace cicada::cli {
+
+// `cicada run ...`: argv[0] is "run" (or the program name when run without a subcommand).
+int run_main(int argc, char** argv);
+
+}  // namespace cicada::cli

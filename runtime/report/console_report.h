@@ -1,0 +1,22 @@
+#pragma once
+// Locust's console tables, in Locust's layout, from a RunStats.
+#include <string>
+
+#include "runtime/stats/run_stats.h"
+
+namespace cicada::report {
+
+// Times are in ms; values below 10 ms keep two decimals, larger ones are whole numbers.
+std::string format_ms(double ms);
+
+// "Type Name # reqs # fails | Avg Min Max Med | req/s failures/s" with the Aggregated row.
+// current=true uses the rates of the last seconds (while running); false the whole run.
+std::string stats_table(const stats::RunStats& run, bool current);
+// "Response time percentiles (approximated)" with 50..100% and # reqs.
+std::string percentile_table(const stats::RunStats& run);
+// "Error report": occurrences and "METHOD name: error"; empty string when no failures.
+std::string error_report(const stats::RunStats& run);
+// "Exceptions": count, message and traceback; empty string when none.
+std::string exception_report(const stats::RunStats& run);
+
+}  // namespace cicada::report

@@ -1,0 +1,99 @@
+#pragma once
+// Request statistics as recorded by one worker thread (and, merged, by the coordinator).
+//
+// A worker records into its own StatsBook with no locks; once a second the coordinator takes
+// the book (the worker starts a fresh one) and merges it into the run's totals. Entries are
+// keyed by (method, name) like Locust's; failures by (method, name, error); exceptions by
+// (message, traceback).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/stats/histogram.h"
+
+namespace cicada::stats {
+
+struct EntryStats {
+  std::uint64_t num_requests = 0;
+  std::uint64_t num_failures = 0;
+  std::uint64_t total_response_us = 0;
+  std::uint64_t min_response_us = UINT64_MAX;  // UINT64_MAX while empty
+  std::uint64_t max_response_us = 0;
+  std::uint64_t total_content_length = 0;
+  Histogram histogram;
+
+  void record(std::uint64_t response_us, std::uint64_t content_length, bool failed);
+  void merge(const EntryStats& other);
+  bool empty() const { return num_requests == 0 && num_failures == 0; }
+
+  // Derived values in milliseconds (0 when empty), as Locust reports them.
+  double avg_ms() const;
+  double min_ms() const;
+  double max_ms() const;
+  double median_ms() const;
+  double percentile_ms(double p) const;  // clamped to [min, max]
+  double avg_content_length() const;
+  double fail_ratio() const;
+};
+
+struct EntryKey {
+  std::string method;
+  std::string name;
+  auto operator<=>(const EntryKey&) const = default;
+};
+
+struct FailureKey {
+  std::string method;
+  std::string name;
+  std::string error;
+  auto operator<=>(const FailureKey&) const = default;
+};
+
+struct ExceptionRecord {
+  std::string message;
+  std::string traceback;
+  std::uint64_t count = 0;
+};
+
+class StatsBook {
+ public:
+  // Hot path: called once per completed request. `error` empty means success.
+  void record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
+                      std::uint64_t content_length, std::string_view error);
+  // An error raised inside a task (or hook) of a virtual user.
+  void record_exception(std::string_view message, std::string_view traceback);
+
+  void merge(const StatsBook& other);
+  void clear();
+  bool empty() const;
+
+  // Read access. Entries sorted by (name, method) as Locust sorts them.
+  std::vector<std::pair<EntryKey, const EntryStats*>> sorted_entries() const;
+  const EntryStats& total() const { return total_; }
+  const std::map<FailureKey, std::uint64_t>& failures() const { return failures_; }
+  // Exceptions keyed by message + "\n" + traceback.
+  const std::map<std::string, ExceptionRecord>& exceptions() const { return exceptions_; }
+  const EntryStats* find(std::string_view method, std::string_view name) const;
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct Entry {
+    EntryKey key;
+    EntryStats stats;
+  };
+  // Key is method + '\x1f' + name, so one lookup on the hot path.
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries_;
+  EntryStats total_;
+  std::map<FailureKey, std::uint64_t> failures_;
+  std::map<std::string, ExceptionRecord> exceptions_;
+  std::string scratch_key_;
+};
+
+}  // namespace cicada::stats

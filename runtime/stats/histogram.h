@@ -24,8 +24,9 @@ class Histogram {
   Histogram() = default;
   Histogram(const Histogram& other);
   Histogram& operator=(const Histogram& other);
-  Histogram(Histogram&&) noexcept = default;
-  Histogram& operator=(Histogram&&) noexcept = default;
+  // A moved-from histogram is empty (count 0), so it can go on recording.
+  Histogram(Histogram&& other) noexcept;
+  Histogram& operator=(Histogram&& other) noexcept;
 
   void record(std::uint64_t value_us, std::uint64_t count = 1);
   void merge(const Histogram& other);

@@ -35,7 +35,8 @@ struct EntryStats {
   double min_ms() const;
   double max_ms() const;
   double median_ms() const;
-  double percentile_ms(double p) const;  // clamped to [min, max]
+  // Clamped to [min, max]; p <= 0 is exactly min and p >= 1 exactly max.
+  double percentile_ms(double p) const;
   double avg_content_length() const;
   double fail_ratio() const;
 };
@@ -61,6 +62,14 @@ struct ExceptionRecord {
 
 class StatsBook {
  public:
+  StatsBook() = default;
+  StatsBook(const StatsBook&) = default;
+  StatsBook& operator=(const StatsBook&) = default;
+  // A moved-from book is empty, so a worker can hand its book over with std::move and keep
+  // recording into it without counting anything twice.
+  StatsBook(StatsBook&& other) noexcept;
+  StatsBook& operator=(StatsBook&& other) noexcept;
+
   // Hot path: called once per completed request. `error` empty means success.
   void record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
                       std::uint64_t content_length, std::string_view error);
@@ -78,6 +87,12 @@ class StatsBook {
   // Exceptions keyed by message + "\n" + traceback.
   const std::map<std::string, ExceptionRecord>& exceptions() const { return exceptions_; }
   const EntryStats* find(std::string_view method, std::string_view name) const;
+  // Calls fn(const EntryKey&, const EntryStats&) for every entry, in no particular order
+  // (cheaper than sorted_entries when order does not matter, e.g. when merging).
+  template <class Fn>
+  void for_each_entry(Fn&& fn) const {
+    for (const auto& slot : entries_) fn(slot.second.key, slot.second.stats);
+  }
 
  private:
   struct StringHash {
@@ -94,6 +109,7 @@ class StatsBook {
   std::map<FailureKey, std::uint64_t> failures_;
   std::map<std::string, ExceptionRecord> exceptions_;
   std::string scratch_key_;
+  FailureKey scratch_failure_key_;  // reused so a repeated failure allocates nothing
 };
 
 }  // namespace cicada::stats

@@ -1,0 +1,443 @@
+#include "runtime/http/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/http/http_runtime.h"
+#include "runtime/stats/stats_book.h"
+
+namespace cicada::http {
+
+namespace {
+
+constexpr std::size_t kMaxHeaderBytes = 1 << 20;
+
+Socket* socket_of(uv_handle_t* handle) { return static_cast<Socket*>(handle->data); }
+
+void close_socket(Socket* socket) {
+  socket->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&socket->tcp), [](uv_handle_t* handle) { delete socket_of(handle); });
+}
+
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
+         method == "TRACE";
+}
+
+std::string connect_error_text(int uv_error) {
+  switch (uv_error) {
+    case UV_ECONNREFUSED: return "connect refused";
+    case UV_ETIMEDOUT: return "connect timeout";
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH: return "unreachable";
+    case UV_ECONNRESET: return "reset";
+    default: return std::string("connect failed (") + uv_err_name(uv_error) + ")";
+  }
+}
+
+std::string transfer_error_text(int uv_error) {
+  switch (uv_error) {
+    case UV_EOF: return "closed";
+    case UV_ECONNRESET:
+    case UV_EPIPE: return "reset";
+    case UV_ETIMEDOUT: return "timeout";
+    default: return std::string("socket error (") + uv_err_name(uv_error) + ")";
+  }
+}
+
+class PlainTransport final : public Transport {
+ public:
+  void on_connected(Connection& connection) override { connection.on_transport_ready(); }
+
+  int write(Socket& socket, std::string_view bytes) override {
+    auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+    int written = uv_try_write(stream, &buf, 1);
+    if (written == static_cast<int>(bytes.size())) return 0;
+    if (written < 0 && written != UV_EAGAIN) return written;
+    if (written < 0) written = 0;
+    // The kernel took only part of it: hand the rest to libuv, which writes when writable.
+    socket.unsent.assign(bytes.substr(static_cast<std::size_t>(written)));
+    buf = uv_buf_init(socket.unsent.data(), static_cast<unsigned>(socket.unsent.size()));
+    socket.write_req.data = &socket;
+    return uv_write(&socket.write_req, stream, &buf, 1, [](uv_write_t* req, int status) {
+      auto* owner_socket = static_cast<Socket*>(req->data);
+      owner_socket->unsent.clear();
+      if (status < 0 && owner_socket->owner) owner_socket->owner->on_write_failed(status);
+    });
+  }
+
+  void on_read(Connection& connection, const char* data, std::size_t length) override {
+    connection.on_plaintext(data, length);
+  }
+};
+
+PlainTransport plain_transport;
+
+}  // namespace
+
+Connection::Connection(HttpRuntime* runtime, const Url& endpoint)
+    : runtime_(runtime),
+      endpoint_(endpoint),
+      host_header_(endpoint.host_header()),
+      origin_(endpoint.scheme + "://" + host_header_),
+      transport_(&plain_transport) {
+  uv_timer_init(runtime_->loop(), &timer_);
+  timer_.data = this;
+}
+
+void Connection::start(const Exchange& exchange) {
+  in_start_ = true;
+  waiter_ = exchange.waiter;
+  on_complete_ = exchange.on_complete;
+  method_.assign(exchange.method);
+  name_.assign(exchange.name);
+  response_.clear();
+  response_.url.assign(exchange.url);
+  head_request_ = exchange.method == "HEAD";
+  retried_ = false;
+  response_started_ = false;
+  message_complete_ = false;
+  pending_error_.clear();
+
+  const HttpDefaults& defaults = runtime_->defaults();
+  double timeout_s = exchange.timeout_s > 0 ? exchange.timeout_s : defaults.request_timeout_s;
+  double connect_timeout_s = exchange.connect_timeout_s > 0 ? exchange.connect_timeout_s : defaults.connect_timeout_s;
+  started_ns_ = uv_hrtime();
+  deadline_ns_ = started_ns_ + static_cast<std::uint64_t>(timeout_s * 1e9);
+  connect_deadline_ns_ = started_ns_ + static_cast<std::uint64_t>(connect_timeout_s * 1e9);
+
+  if (state_ == State::Connected) {
+    reused_socket_ = true;
+    arm_deadline();
+    send_request();
+  } else {
+    reused_socket_ = false;
+    begin_connect();
+  }
+  in_start_ = false;
+}
+
+void Connection::begin_connect() {
+  state_ = State::Resolving;
+  arm_deadline();
+  if (const ResolvedAddresses* known = runtime_->dns().resolve(endpoint_.host, endpoint_.port, this)) on_resolved(*known);
+}
+
+void Connection::on_resolved(const ResolvedAddresses& result) {
+  if (!result.error.empty()) {
+    fail("dns failure");
+    return;
+  }
+  addresses_ = result.addresses;
+  next_address_ = 0;
+  last_connect_error_ = UV_EADDRNOTAVAIL;
+  open_socket();
+}
+
+void Connection::open_socket() {
+  while (next_address_ < addresses_.size()) {
+    sockaddr_storage address = addresses_[next_address_++];
+    std::uint16_t port_be = htons(endpoint_.port);
+    if (address.ss_family == AF_INET)
+      reinterpret_cast<sockaddr_in*>(&address)->sin_port = port_be;
+    else
+      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = port_be;
+
+    socket_ = new Socket;
+    socket_->owner = this;
+    socket_->tcp.data = socket_;
+    uv_tcp_init(runtime_->loop(), &socket_->tcp);
+    uv_tcp_nodelay(&socket_->tcp, 1);
+    socket_->connect_req.data = socket_;
+    state_ = State::Connecting;
+    int rc = uv_tcp_connect(&socket_->connect_req, &socket_->tcp, reinterpret_cast<const sockaddr*>(&address),
+                            [](uv_connect_t* req, int status) {
+                              auto* socket = static_cast<Socket*>(req->data);
+                              if (socket->owner) socket->owner->on_connect(status);
+                            });
+    if (rc == 0) return;
+    last_connect_error_ = rc;
+    drop_socket();
+  }
+  fail(connect_error_text(last_connect_error_));
+}
+
+void Connection::on_connect(int status) {
+  if (status < 0) {
+    last_connect_error_ = status;
+    drop_socket();
+    if (next_address_ < addresses_.size()) {
+      state_ = State::Connecting;
+      open_socket();
+    } else {
+      fail(connect_error_text(status));
+    }
+    return;
+  }
+  state_ = State::Connected;
+  llhttp_init(&parser_, HTTP_RESPONSE, &parser_settings());
+  parser_.data = this;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&socket_->tcp),
+      [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+        Socket* socket = socket_of(handle);
+        *buf = socket->owner ? socket->owner->runtime_->read_buffer() : uv_buf_init(nullptr, 0);
+      },
+      [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+        Socket* socket = socket_of(reinterpret_cast<uv_handle_t*>(stream));
+        if (socket->owner) socket->owner->on_socket_read(nread, buf->base);
+      });
+  if (waiter_) arm_deadline();
+  transport_->on_connected(*this);
+}
+
+void Connection::on_transport_ready() {
+  if (waiter_) send_request();
+}
+
+void Connection::send_request() {
+  int rc = transport_->write(*socket_, request_);
+  if (rc < 0) on_connection_lost(rc);
+}
+
+void Connection::on_write_failed(int uv_error) { on_connection_lost(uv_error); }
+
+void Connection::on_socket_read(ssize_t nread, const char* data) {
+  if (nread > 0) {
+    transport_->on_read(*this, data, static_cast<std::size_t>(nread));
+    return;
+  }
+  if (nread == 0) return;  // EAGAIN
+  if (nread == UV_EOF && waiter_ && response_started_) {
+    // A response without a length ends when the server closes the connection.
+    llhttp_finish(&parser_);
+    if (message_complete_) {
+      message_complete_ = false;
+      complete(false);
+      return;
+    }
+  }
+  on_connection_lost(static_cast<int>(nread));
+}
+
+void Connection::on_plaintext(const char* data, std::size_t length) {
+  if (!waiter_) {
+    // Bytes nobody asked for on an idle connection: it cannot be trusted for the next request.
+    drop_socket();
+    return;
+  }
+  response_started_ = true;
+  llhttp_errno_t err = llhttp_execute(&parser_, data, length);
+  if (message_complete_) {
+    message_complete_ = false;
+    bool trailing_bytes = err == HPE_PAUSED && llhttp_get_error_pos(&parser_) != data + length;
+    bool keep_alive = llhttp_should_keep_alive(&parser_) && !trailing_bytes && socket_ && socket_->unsent.empty();
+    if (err == HPE_PAUSED) llhttp_resume(&parser_);
+    complete(keep_alive);
+    return;
+  }
+  if (err != HPE_OK) fail("bad response");
+}
+
+void Connection::on_connection_lost(int uv_error) {
+  if (!waiter_) {
+    drop_socket();
+    return;
+  }
+  // A keep-alive connection the server had already closed: nothing of the request was
+  // answered, so an idempotent request is sent once more on a fresh connection.
+  if (reused_socket_ && !response_started_ && !retried_ && is_idempotent(method_)) {
+    retried_ = true;
+    reused_socket_ = false;
+    drop_socket();
+    begin_connect();
+    return;
+  }
+  fail(state_ == State::Connected ? transfer_error_text(uv_error) : connect_error_text(uv_error));
+}
+
+void Connection::arm_deadline() {
+  if (timer_purpose_ == TimerPurpose::DeliverFailure) return;
+  std::uint64_t now = uv_hrtime();
+  std::uint64_t target = deadline_ns_;
+  if (state_ == State::Resolving || state_ == State::Connecting) target = std::min(target, connect_deadline_ns_);
+  std::uint64_t wait_ms = target > now ? (target - now + 999'999) / 1'000'000 : 0;
+  timer_purpose_ = TimerPurpose::Deadline;
+  uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, wait_ms, 0);
+}
+
+void Connection::on_timer() {
+  TimerPurpose purpose = timer_purpose_;
+  timer_purpose_ = TimerPurpose::None;
+  if (!waiter_) return;
+  if (purpose == TimerPurpose::DeliverFailure) {
+    std::string error = std::move(pending_error_);
+    fail(error);
+    return;
+  }
+  bool connecting = state_ == State::Resolving || state_ == State::Connecting;
+  if (connecting && uv_hrtime() + 1'000'000 >= connect_deadline_ns_ && connect_deadline_ns_ <= deadline_ns_) {
+    fail("connect timeout");
+  } else {
+    fail("timeout");
+  }
+}
+
+void Connection::fail(std::string_view error) {
+  if (in_start_) {
+    fail_from_loop(error);
+    return;
+  }
+  runtime_->dns().cancel(this);
+  drop_socket();
+  state_ = State::Disconnected;
+  response_.status = 0;
+  response_.headers.clear();
+  response_.header_bytes.clear();
+  response_.body.clear();
+  response_.content_length = 0;
+  response_.error.assign(error);
+  complete(false);
+}
+
+void Connection::fail_from_loop(std::string_view error) {
+  pending_error_.assign(error);
+  timer_purpose_ = TimerPurpose::DeliverFailure;
+  uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, 0, 0);
+}
+
+void Connection::complete(bool keep_alive) {
+  uv_timer_stop(&timer_);
+  timer_purpose_ = TimerPurpose::None;
+  if (!keep_alive) drop_socket();
+
+  response_.elapsed_ns = uv_hrtime() - started_ns_;
+  if (response_.error.empty() && response_.status >= 400) {
+    response_.error = "HTTP ";
+    response_.error += std::to_string(response_.status);
+    std::string_view reason = reason_phrase(response_.status);
+    if (!reason.empty()) {
+      response_.error += ' ';
+      response_.error += reason;
+    }
+  }
+  runtime_->stats()->record_request(method_, name_, (response_.elapsed_ns + 500) / 1000, response_.content_length,
+                                    response_.error);
+
+  void* waiter = waiter_;
+  Completion on_complete = on_complete_;
+  waiter_ = nullptr;
+  on_complete_ = nullptr;
+  // The completion may start the next exchange on this connection, or even destroy it:
+  // nothing here touches the connection after this call.
+  on_complete(waiter, response_);
+}
+
+void Connection::drop_socket() {
+  if (!socket_) return;
+  close_socket(socket_);
+  socket_ = nullptr;
+  state_ = State::Disconnected;
+}
+
+void Connection::abort() {
+  runtime_->dns().cancel(this);
+  uv_timer_stop(&timer_);
+  timer_purpose_ = TimerPurpose::None;
+  bool was_busy = waiter_ != nullptr;
+  waiter_ = nullptr;
+  on_complete_ = nullptr;
+  // Half an exchange leaves the socket in an unknown state; an idle keep-alive socket is fine.
+  if (was_busy || state_ != State::Connected) drop_socket();
+  if (!socket_) state_ = State::Disconnected;
+}
+
+void Connection::destroy() {
+  if (destroyed_) return;
+  destroyed_ = true;
+  abort();
+  drop_socket();
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
+           [](uv_handle_t* handle) { delete static_cast<Connection*>(handle->data); });
+}
+
+// --- llhttp callbacks ----------------------------------------------------------------------
+
+const llhttp_settings_t& Connection::parser_settings() {
+  static const llhttp_settings_t settings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &Connection::on_message_begin;
+    s.on_header_field = &Connection::on_header_field;
+    s.on_header_value = &Connection::on_header_value;
+    s.on_headers_complete = &Connection::on_headers_complete;
+    s.on_body = &Connection::on_body;
+    s.on_message_complete = &Connection::on_message_complete;
+    return s;
+  }();
+  return settings;
+}
+
+int Connection::on_message_begin(llhttp_t* parser) {
+  auto* self = static_cast<Connection*>(parser->data);
+  ResponseData& r = self->response_;
+  r.status = 0;
+  r.header_bytes.clear();
+  r.headers.clear();
+  r.body.clear();
+  r.content_length = 0;
+  self->last_was_value_ = false;
+  return 0;
+}
+
+int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
+  auto* self = static_cast<Connection*>(parser->data);
+  ResponseData& r = self->response_;
+  if (r.header_bytes.size() + length > kMaxHeaderBytes) return -1;
+  auto offset = static_cast<std::uint32_t>(r.header_bytes.size());
+  if (self->last_was_value_ || r.headers.empty()) {
+    r.headers.push_back(HeaderSpan{offset, 0, offset, 0});
+    self->last_was_value_ = false;
+  }
+  HeaderSpan& h = r.headers.back();
+  r.header_bytes.append(at, length);
+  h.name_length += static_cast<std::uint32_t>(length);
+  h.value_offset = static_cast<std::uint32_t>(r.header_bytes.size());
+  return 0;
+}
+
+int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
+  auto* self = static_cast<Connection*>(parser->data);
+  ResponseData& r = self->response_;
+  if (r.headers.empty()) return -1;
+  if (r.header_bytes.size() + length > kMaxHeaderBytes) return -1;
+  self->last_was_value_ = true;
+  r.header_bytes.append(at, length);
+  r.headers.back().value_length += static_cast<std::uint32_t>(length);
+  return 0;
+}
+
+int Connection::on_headers_complete(llhttp_t* parser) {
+  auto* self = static_cast<Connection*>(parser->data);
+  self->response_.status = parser->status_code;
+  // A response to HEAD announces a length but carries no body.
+  return self->head_request_ ? 1 : 0;
+}
+
+int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
+  auto* self = static_cast<Connection*>(parser->data);
+  self->response_.body.append(at, length);
+  self->response_.content_length += length;
+  return 0;
+}
+
+int Connection::on_message_complete(llhttp_t* parser) {
+  auto* self = static_cast<Connection*>(parser->data);
+  int status = parser->status_code;
+  if (status >= 100 && status < 200 && status != 101) return 0;  // interim response: the real one follows
+  self->message_complete_ = true;
+  return HPE_PAUSED;
+}
+
+}  // namespace cicada::http

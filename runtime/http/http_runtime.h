@@ -1,0 +1,55 @@
+#pragma once
+// Per-thread HTTP state shared by every connection of the thread: DNS cache, the read buffer,
+// a pool of response buffers, default timeouts.
+#include <uv.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "runtime/http/dns_cache.h"
+#include "runtime/http/response.h"
+
+namespace cicada::stats {
+class StatsBook;
+}
+
+namespace cicada::http {
+
+struct HttpDefaults {
+  double connect_timeout_s = 10.0;
+  double request_timeout_s = 60.0;  // from the call to the last byte of the response
+  std::string user_agent = "cicada/" CICADA_VERSION;
+};
+
+class HttpRuntime {
+ public:
+  HttpRuntime(uv_loop_t* loop, stats::StatsBook* stats) : loop_(loop), stats_(stats), dns_(loop) {}
+
+  uv_loop_t* loop() const { return loop_; }
+  stats::StatsBook* stats() const { return stats_; }
+  DnsCache& dns() { return dns_; }
+  HttpDefaults& defaults() { return defaults_; }
+
+  // Every socket of the thread reads into this buffer; data is parsed before the next read.
+  uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.data(), static_cast<unsigned>(read_buffer_.size())); }
+
+  // Response buffers keep their capacity between requests: a finished response is swapped
+  // into a pooled ResponseData, and the Lua response object gives it back when collected.
+  void take_pooled(ResponseData& into);
+  void give_back(ResponseData& from);
+
+  void shutdown() { dns_.shutdown(); }
+
+ private:
+  static constexpr std::size_t kMaxPooled = 1024;
+  static constexpr std::size_t kMaxPooledBodyCapacity = 1 << 20;
+  uv_loop_t* loop_;
+  stats::StatsBook* stats_;
+  DnsCache dns_;
+  HttpDefaults defaults_;
+  std::array<char, 64 * 1024> read_buffer_{};
+  std::vector<ResponseData> pool_;
+};
+
+}  // namespace cicada::http

@@ -1,0 +1,46 @@
+#pragma once
+// A finished HTTP exchange as handed to Lua: status, headers, body, timing and error.
+// Buffers are swapped in and out of a per-thread pool so steady-state requests reuse memory.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cicada::http {
+
+struct HeaderSpan {
+  std::uint32_t name_offset, name_length, value_offset, value_length;
+};
+
+struct ResponseData {
+  int status = 0;              // 0 when the exchange failed before a status line arrived
+  std::string error;           // empty on success; a short reason otherwise
+  std::string header_bytes;    // names and values back to back; spans point into it
+  std::vector<HeaderSpan> headers;
+  std::string body;
+  std::string url;             // the URL requested
+  std::uint64_t elapsed_ns = 0;
+  std::uint64_t content_length = 0;  // body bytes received
+
+  std::string_view header_name(const HeaderSpan& h) const { return {header_bytes.data() + h.name_offset, h.name_length}; }
+  std::string_view header_value(const HeaderSpan& h) const { return {header_bytes.data() + h.value_offset, h.value_length}; }
+  // First header with this name, compared case-insensitively.
+  const HeaderSpan* find_header(std::string_view name) const;
+
+  void clear() {
+    status = 0;
+    error.clear();
+    header_bytes.clear();
+    headers.clear();
+    body.clear();
+    url.clear();
+    elapsed_ns = 0;
+    content_length = 0;
+  }
+  void swap(ResponseData& other) noexcept;
+};
+
+// Standard reason phrase for a status code ("Not Found"), or "" when unknown.
+std::string_view reason_phrase(int status);
+
+}  // namespace cicada::http

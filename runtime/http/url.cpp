@@ -1,0 +1,107 @@
+#include "runtime/http/url.h"
+
+#include <cctype>
+#include <charconv>
+
+namespace cicada::http {
+
+namespace {
+
+bool starts_with_ci(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string Url::host_header() const {
+  std::string out = ipv6_literal ? "[" + host + "]" : host;
+  if (port != default_port()) out += ":" + std::to_string(port);
+  return out;
+}
+
+bool is_absolute_url(std::string_view text) {
+  return starts_with_ci(text, "http://") || starts_with_ci(text, "https://");
+}
+
+std::optional<Url> parse_url(std::string_view text, std::string* error) {
+  auto fail = [&](const std::string& why) -> std::optional<Url> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  Url url;
+  std::string_view rest;
+  if (starts_with_ci(text, "http://")) {
+    url.scheme = "http";
+    rest = text.substr(7);
+  } else if (starts_with_ci(text, "https://")) {
+    url.scheme = "https";
+    rest = text.substr(8);
+  } else {
+    return fail("URL must start with http:// or https://: '" + std::string(text) + "'");
+  }
+
+  std::size_t authority_end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, authority_end);
+  std::string_view path = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) return fail("user:password@ in URLs is not supported: '" + std::string(text) + "'");
+
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return fail("unterminated IPv6 address in '" + std::string(text) + "'");
+    url.host = std::string(authority.substr(1, close - 1));
+    url.ipv6_literal = true;
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("unexpected text after IPv6 address in '" + std::string(text) + "'");
+      port_text = after.substr(1);
+    }
+  } else {
+    std::size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      url.host = std::string(authority.substr(0, colon));
+      port_text = authority.substr(colon + 1);
+    } else {
+      url.host = std::string(authority);
+    }
+  }
+  if (url.host.empty()) return fail("missing host in URL '" + std::string(text) + "'");
+  for (char& c : url.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+
+  url.port = url.default_port();
+  if (!port_text.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 || value > 65535)
+      return fail("bad port in URL '" + std::string(text) + "'");
+    url.port = static_cast<std::uint16_t>(value);
+  }
+
+  std::size_t fragment = path.find('#');
+  if (fragment != std::string_view::npos) path = path.substr(0, fragment);
+  if (path.empty() || path.front() != '/') {
+    url.path = "/";
+    url.path += path;
+  } else {
+    url.path = std::string(path);
+  }
+  return url;
+}
+
+void append_query_encoded(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+}
+
+}  // namespace cicada::http

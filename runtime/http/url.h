@@ -1,0 +1,32 @@
+#pragma once
+// Just enough URL handling for an HTTP client: split an absolute http(s) URL, join a base URL
+// with a request path, and percent-encode query parameters.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cicada::http {
+
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6 literals
+  std::uint16_t port = 0;
+  std::string path;    // path + query, always starting with '/'
+  bool ipv6_literal = false;
+
+  bool is_tls() const { return scheme == "https"; }
+  std::uint16_t default_port() const { return is_tls() ? 443 : 80; }
+  // "host", "host:port", "[::1]:port": the Host header value, port omitted when default.
+  std::string host_header() const;
+};
+
+// Parses "http://host[:port][/path][?query]". On failure returns nullopt and sets `error`.
+std::optional<Url> parse_url(std::string_view text, std::string* error);
+
+bool is_absolute_url(std::string_view text);
+
+// Appends `text` percent-encoded for a query component (RFC 3986 unreserved kept).
+void append_query_encoded(std::string& out, std::string_view text);
+
+}  // namespace cicada::http

@@ -1,0 +1,53 @@
+#pragma once
+// What the coordinator and the worker threads say to each other through their mailboxes.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "runtime/stats/stats_book.h"
+
+namespace cicada::loop {
+
+// --- coordinator -> worker ---
+struct SpawnUsers {
+  std::vector<std::pair<int, int>> batches;  // (class index, count)
+};
+struct StopUsers {
+  int class_index = 0;
+  int count = 0;
+};
+struct StopAllUsers {
+  double grace_s = 10;  // how long on_stop may run before users are cut off
+};
+struct CollectStats {};
+struct Shutdown {};
+using WorkerCommand = std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, Shutdown>;
+
+// --- worker -> coordinator ---
+struct WorkerReady {
+  int worker = 0;
+  std::string error;  // empty when the script loaded
+  std::vector<std::string> class_names;
+};
+struct StatsReport {
+  int worker = 0;
+  std::unique_ptr<stats::StatsBook> delta;
+  std::size_t users = 0;
+};
+struct IterationsExhausted {
+  int worker = 0;
+};
+struct UserEnded {
+  int worker = 0;
+  int class_index = 0;
+};
+struct WorkerStopped {
+  int worker = 0;
+  std::unique_ptr<stats::StatsBook> delta;
+};
+using WorkerEvent = std::variant<WorkerReady, StatsReport, IterationsExhausted, UserEnded, WorkerStopped>;
+
+}  // namespace cicada::loop

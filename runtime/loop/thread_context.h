@@ -1,0 +1,37 @@
+#pragma once
+// What the Lua bindings of one thread can reach: its loop, its scheduler, its stats and its
+// HTTP runtime. One per worker thread, and one for the coordinator's Lua state (which has no
+// virtual users, so no scheduler). Stored in the Lua registry of the thread's lua_State.
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+struct lua_State;
+
+namespace cicada::stats {
+class StatsBook;
+}
+namespace cicada::vu {
+class Scheduler;
+}
+namespace cicada::http {
+class HttpRuntime;
+}
+
+namespace cicada::loop {
+
+struct ThreadContext {
+  uv_loop_t* loop = nullptr;
+  int thread_index = -1;  // -1 on the coordinator
+  bool is_coordinator = false;
+  std::string host_override;  // -H/--host, empty when not given
+  vu::Scheduler* scheduler = nullptr;
+  stats::StatsBook* stats = nullptr;
+  http::HttpRuntime* http = nullptr;
+
+  void install(lua_State* L);
+  static ThreadContext* from(lua_State* L);
+};
+
+}  // namespace cicada::loop

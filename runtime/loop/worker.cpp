@@ -1,0 +1,114 @@
+#include "runtime/loop/worker.h"
+
+#include <uv.h>
+
+#include "runtime/http/http_runtime.h"
+#include "runtime/loop/thread_context.h"
+#include "runtime/script/script_host.h"
+#include "runtime/stats/stats_book.h"
+#include "runtime/vu/scheduler.h"
+
+namespace cicada::loop {
+
+// Everything that lives on the worker's own thread, created and destroyed there.
+class Worker::Thread final : public vu::SchedulerListener {
+ public:
+  Thread(const WorkerConfig& config, Mailbox<WorkerEvent>* coordinator, Mailbox<WorkerCommand>* inbox)
+      : config_(config), coordinator_(coordinator), inbox_(inbox) {}
+
+  void run() {
+    uv_loop_init(&loop_);
+    http_ = std::make_unique<http::HttpRuntime>(&loop_, &stats_);
+    context_.loop = &loop_;
+    context_.thread_index = config_.index;
+    context_.host_override = config_.host_override;
+    context_.stats = &stats_;
+    context_.http = http_.get();
+    inbox_->open(&loop_, [this](std::vector<WorkerCommand>& commands) {
+      for (auto& command : commands) std::visit([this](auto& c) { handle(c); }, command);
+    });
+
+    script_ = std::make_unique<script::ScriptHost>(&context_);
+    WorkerReady ready;
+    ready.worker = config_.index;
+    std::vector<script::UserClassInfo> classes;
+    if (script_->load(config_.script_path, &ready.error) && script_->user_classes(&classes, &ready.error)) {
+      for (auto& c : classes) ready.class_names.push_back(c.name);
+      scheduler_ = std::make_unique<vu::Scheduler>(&loop_, script_->state(), &stats_, this, script_->scheduler_hooks());
+      scheduler_->set_iteration_budget(config_.iteration_budget);
+      context_.scheduler = scheduler_.get();
+    }
+    coordinator_->post(std::move(ready));
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+
+  // --- vu::SchedulerListener ---
+  void on_user_ended(int class_index) override { coordinator_->post(UserEnded{config_.index, class_index}); }
+  void on_iterations_exhausted() override { coordinator_->post(IterationsExhausted{config_.index}); }
+  void on_all_stopped() override { coordinator_->post(WorkerStopped{config_.index, take_stats()}); }
+
+ private:
+  void handle(SpawnUsers& command) {
+    if (!scheduler_) return;
+    for (auto [class_index, count] : command.batches) scheduler_->spawn(class_index, count);
+  }
+  void handle(StopUsers& command) {
+    if (scheduler_) scheduler_->stop_users(command.class_index, command.count);
+  }
+  void handle(StopAllUsers& command) {
+    if (scheduler_) {
+      scheduler_->stop_all(command.grace_s);
+    } else {
+      on_all_stopped();
+    }
+  }
+  void handle(CollectStats&) {
+    coordinator_->post(StatsReport{config_.index, take_stats(), scheduler_ ? scheduler_->user_count() : 0});
+  }
+  void handle(Shutdown&) {
+    // Users first (they reference Lua objects), then Lua (whose objects own connections),
+    // then the mailbox; the loop ends once libuv has closed every handle.
+    if (scheduler_) scheduler_->shutdown();
+    context_.scheduler = nullptr;
+    scheduler_.reset();
+    script_->close();
+    http_->shutdown();
+    inbox_->close();
+  }
+
+  std::unique_ptr<stats::StatsBook> take_stats() {
+    auto delta = std::make_unique<stats::StatsBook>();
+    std::swap(*delta, stats_);
+    return delta;
+  }
+
+  WorkerConfig config_;
+  Mailbox<WorkerEvent>* coordinator_;
+  Mailbox<WorkerCommand>* inbox_;
+  uv_loop_t loop_{};
+  stats::StatsBook stats_;
+  std::unique_ptr<http::HttpRuntime> http_;
+  ThreadContext context_;
+  std::unique_ptr<script::ScriptHost> script_;
+  std::unique_ptr<vu::Scheduler> scheduler_;
+};
+
+Worker::Worker(WorkerConfig config, Mailbox<WorkerEvent>* coordinator)
+    : config_(std::move(config)), coordinator_(coordinator) {}
+
+Worker::~Worker() { join(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    Thread thread(config_, coordinator_, &inbox_);
+    thread.run();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace cicada::loop

@@ -1,0 +1,42 @@
+#pragma once
+// A worker thread: its own libuv loop and LuaJIT state, hosting virtual users. It shares
+// nothing mutable with other threads; it takes commands from its mailbox and reports events
+// (readiness, stats deltas, endings) to the coordinator's.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "runtime/loop/mailbox.h"
+#include "runtime/loop/messages.h"
+
+namespace cicada::loop {
+
+struct WorkerConfig {
+  int index = 0;
+  std::string script_path;
+  std::string host_override;
+  std::int64_t iteration_budget = -1;  // -1 = unlimited
+};
+
+class Worker {
+ public:
+  Worker(WorkerConfig config, Mailbox<WorkerEvent>* coordinator);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Thread-safe; valid once the worker has reported WorkerReady.
+  void post(WorkerCommand command) { inbox_.post(std::move(command)); }
+  void join();
+
+ private:
+  class Thread;
+  WorkerConfig config_;
+  Mailbox<WorkerEvent>* coordinator_;
+  Mailbox<WorkerCommand> inbox_;
+  std::thread thread_;
+};
+
+}  // namespace cicada::loop

@@ -1,0 +1,213 @@
+#include "runtime/report/console_report.h"
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+namespace cicada::report {
+
+namespace {
+
+// Widths from Locust's stats.py (STATS_TYPE_WIDTH, STATS_NAME_WIDTH on a wide terminal); the
+// stats table's name column gives 4 characters back to the compacted number columns.
+constexpr int kTypeWidth = 8;
+constexpr int kNameWidth = 80;
+constexpr int kStatsNameWidth = kNameWidth - kTypeWidth + 4;
+constexpr int kOccurrencesWidth = 18;
+
+constexpr std::array<double, 11> kReportedPercentiles = {0.50, 0.66, 0.75, 0.80, 0.90, 0.95,
+                                                         0.98, 0.99, 0.999, 0.9999, 1.0};
+constexpr std::array<const char*, 11> kPercentileLabels = {"50%", "66%", "75%", "80%",   "90%",   "95%",
+                                                           "98%", "99%", "99.9%", "99.99%", "100%"};
+
+__attribute__((format(printf, 2, 3))) void append_format(std::string& out, const char* format, ...) {
+  std::va_list args;
+  va_start(args, format);
+  std::va_list measure_args;
+  va_copy(measure_args, args);
+  const int length = std::vsnprintf(nullptr, 0, format, measure_args);
+  va_end(measure_args);
+  if (length > 0) {
+    const std::size_t old_size = out.size();
+    out.resize(old_size + static_cast<std::size_t>(length) + 1);  // room for vsnprintf's NUL
+    std::vsnprintf(out.data() + old_size, static_cast<std::size_t>(length) + 1, format, args);
+    out.resize(old_size + static_cast<std::size_t>(length));
+  }
+  va_end(args);
+}
+
+void append_dashes(std::string& out, int count) { out.append(static_cast<std::size_t>(count), '-'); }
+
+std::string stats_separator() {
+  std::string line;
+  for (int width : {kTypeWidth, kStatsNameWidth, 7, 13, 7, 7, 7, 7, 8}) {
+    append_dashes(line, width);
+    line += '|';
+  }
+  append_dashes(line, 11);
+  line += '\n';
+  return line;
+}
+
+std::string percentile_separator() {
+  std::string line;
+  for (int width : {kTypeWidth, kNameWidth, 8}) {
+    append_dashes(line, width);
+    line += '|';
+  }
+  for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+    append_dashes(line, 6);
+    line += '|';
+  }
+  line.back() = '\n';  // Locust drops the last '|'
+  return line;
+}
+
+// The error and exception reports are as wide as the stats table: 80 + STATS_NAME_WIDTH.
+std::string occurrences_separator() {
+  std::string line;
+  append_dashes(line, kOccurrencesWidth);
+  line += '|';
+  append_dashes(line, 80 + kNameWidth - (kOccurrencesWidth + 1));
+  line += '\n';
+  return line;
+}
+
+void append_stats_row(std::string& out, std::string_view method, std::string_view name,
+                      const stats::EntryStats& entry, double rps, double fail_per_sec) {
+  // Locust prints the method with a trailing space; it only shows for methods of 8+ characters.
+  const std::string type = method.empty() ? std::string() : std::string(method) + ' ';
+  const std::string name_text(name);
+  char failures[64];
+  std::snprintf(failures, sizeof failures, "%" PRIu64 "(%.2f%%)", entry.num_failures, entry.fail_ratio() * 100.0);
+  append_format(out, "%-*s %-*s %7" PRIu64 " %12s |%7s %7s %7s%7s | %7.2f %11.2f\n", kTypeWidth, type.c_str(),
+                kStatsNameWidth, name_text.c_str(), entry.num_requests, failures, format_ms(entry.avg_ms()).c_str(),
+                format_ms(entry.min_ms()).c_str(), format_ms(entry.max_ms()).c_str(),
+                format_ms(entry.median_ms()).c_str(), rps, fail_per_sec);
+}
+
+void append_percentile_row(std::string& out, std::string_view method, std::string_view name,
+                           const stats::EntryStats& entry) {
+  const std::string type(method);
+  const std::string name_text(name);
+  append_format(out, "%-*s %-*s", kTypeWidth, type.c_str(), kNameWidth, name_text.c_str());
+  for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+    const std::string value = format_ms(entry.percentile_ms(kReportedPercentiles[i]));
+    append_format(out, i == 0 ? " %8s" : " %6s", value.c_str());
+  }
+  append_format(out, " %6" PRIu64 "\n", entry.num_requests);
+}
+
+// Continuation lines of a message or traceback line up under the text of the first line.
+void append_indented_lines(std::string& out, std::string_view text) {
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    if (!line.empty()) out.append(static_cast<std::size_t>(kOccurrencesWidth + 1), ' ').append(line);
+    out += '\n';
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+}
+
+}  // namespace
+
+std::string format_ms(double ms) {
+  char text[64];
+  if (ms < 10.0) {
+    std::snprintf(text, sizeof text, "%.2f", ms);
+    // 9.996 rounds to "10.00", which belongs to the whole-number range.
+    if (std::string_view(text) != "10.00") return text;
+  }
+  std::snprintf(text, sizeof text, "%.0f", std::round(ms));  // half away from zero, not to even
+  return text;
+}
+
+std::string stats_table(const stats::RunStats& run, bool current) {
+  std::string out;
+  append_format(out, "%-*s %-*s %7s %12s |%7s %7s %7s%7s | %7s %11s\n", kTypeWidth, "Type", kStatsNameWidth, "Name",
+                "# reqs", "# fails", "Avg", "Min", "Max", "Med", "req/s", "failures/s");
+  const std::string separator = stats_separator();
+  out += separator;
+  for (const auto& [key, entry] : run.book().sorted_entries()) {
+    const double rps = current ? run.current_rps(&key) : run.total_rps(*entry);
+    const double fail_per_sec = current ? run.current_fail_per_sec(&key) : run.total_fail_per_sec(*entry);
+    append_stats_row(out, key.method, key.name, *entry, rps, fail_per_sec);
+  }
+  out += separator;
+  const stats::EntryStats& total = run.book().total();
+  const double rps = current ? run.current_rps(nullptr) : run.total_rps(total);
+  const double fail_per_sec = current ? run.current_fail_per_sec(nullptr) : run.total_fail_per_sec(total);
+  append_stats_row(out, "", "Aggregated", total, rps, fail_per_sec);
+  return out;
+}
+
+std::string percentile_table(const stats::RunStats& run) {
+  std::string out = "Response time percentiles (approximated)\n";
+  append_format(out, "%-*s %-*s", kTypeWidth, "Type", kNameWidth, "Name");
+  for (std::size_t i = 0; i < kPercentileLabels.size(); ++i)
+    append_format(out, i == 0 ? " %8s" : " %6s", kPercentileLabels[i]);
+  append_format(out, " %6s\n", "# reqs");
+  const std::string separator = percentile_separator();
+  out += separator;
+  // Like Locust, entries without response times get no percentile row.
+  for (const auto& [key, entry] : run.book().sorted_entries())
+    if (entry->num_requests > 0) append_percentile_row(out, key.method, key.name, *entry);
+  out += separator;
+  if (run.book().total().num_requests > 0) append_percentile_row(out, "", "Aggregated", run.book().total());
+  return out;
+}
+
+std::string error_report(const stats::RunStats& run) {
+  const auto& failures = run.book().failures();
+  if (failures.empty()) return {};
+  std::vector<std::pair<const stats::FailureKey*, std::uint64_t>> rows;
+  rows.reserve(failures.size());
+  for (const auto& [key, occurrences] : failures) rows.emplace_back(&key, occurrences);
+  // The map is already in key order, so a stable sort by count keeps ties in key order.
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+
+  std::string out = "Error report\n";
+  append_format(out, "%-*s %-100s\n", kOccurrencesWidth, "# occurrences", "Error");
+  const std::string separator = occurrences_separator();
+  out += separator;
+  for (const auto& [key, occurrences] : rows) {
+    const std::string description = key->method + " " + key->name + ": " + key->error;
+    append_format(out, "%-*" PRIu64 " %-100s\n", kOccurrencesWidth, occurrences, description.c_str());
+  }
+  out += separator;
+  out += '\n';
+  return out;
+}
+
+std::string exception_report(const stats::RunStats& run) {
+  const auto& exceptions = run.book().exceptions();
+  if (exceptions.empty()) return {};
+  std::vector<const stats::ExceptionRecord*> rows;
+  rows.reserve(exceptions.size());
+  for (const auto& [key, record] : exceptions) rows.push_back(&record);
+  std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->count > b->count; });
+
+  std::string out = "Exceptions\n";
+  append_format(out, "%-*s %s\n", kOccurrencesWidth, "# occurrences", "Message");
+  const std::string separator = occurrences_separator();
+  out += separator;
+  for (const auto* record : rows) {
+    std::string_view message = record->message;
+    const std::size_t first_break = message.find('\n');
+    const std::string first_line(message.substr(0, first_break));
+    append_format(out, "%-*" PRIu64 " %s\n", kOccurrencesWidth, record->count, first_line.c_str());
+    if (first_break != std::string_view::npos) append_indented_lines(out, message.substr(first_break + 1));
+    append_indented_lines(out, record->traceback);
+  }
+  out += separator;
+  out += '\n';
+  return out;
+}
+
+}  // namespace cicada::report

@@ -1,0 +1,185 @@
+#include "runtime/stats/stats_book.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cicada::stats {
+
+namespace {
+
+constexpr double kMicrosPerMilli = 1000.0;
+constexpr char kKeySeparator = '\x1f';  // ASCII unit separator: never part of a method or a name
+
+void join_key(std::string& out, std::string_view method, std::string_view name) {
+  out.assign(method);  // keeps the capacity, so no allocation once warmed up
+  out.push_back(kKeySeparator);
+  out.append(name);
+}
+
+}  // namespace
+
+// ---- EntryStats ----
+
+void EntryStats::record(std::uint64_t response_us, std::uint64_t content_length, bool failed) {
+  ++num_requests;
+  if (failed) ++num_failures;
+  total_response_us += response_us;
+  min_response_us = std::min(min_response_us, response_us);
+  max_response_us = std::max(max_response_us, response_us);
+  total_content_length += content_length;
+  histogram.record(response_us);
+}
+
+void EntryStats::merge(const EntryStats& other) {
+  num_requests += other.num_requests;
+  num_failures += other.num_failures;
+  total_response_us += other.total_response_us;
+  min_response_us = std::min(min_response_us, other.min_response_us);
+  max_response_us = std::max(max_response_us, other.max_response_us);
+  total_content_length += other.total_content_length;
+  histogram.merge(other.histogram);
+}
+
+double EntryStats::avg_ms() const {
+  if (num_requests == 0) return 0.0;
+  return static_cast<double>(total_response_us) / static_cast<double>(num_requests) / kMicrosPerMilli;
+}
+
+double EntryStats::min_ms() const {
+  if (min_response_us == UINT64_MAX) return 0.0;
+  return static_cast<double>(min_response_us) / kMicrosPerMilli;
+}
+
+double EntryStats::max_ms() const { return static_cast<double>(max_response_us) / kMicrosPerMilli; }
+
+double EntryStats::median_ms() const { return percentile_ms(0.5); }
+
+double EntryStats::percentile_ms(double p) const {
+  if (histogram.count() == 0) return 0.0;
+  // The extremes are known exactly, so don't report a bucket midpoint for them.
+  if (p <= 0.0) return min_ms();
+  if (p >= 1.0) return max_ms();
+  // A bucket midpoint can lie outside the samples actually seen (one slow request alone in a
+  // wide bucket); clamping keeps e.g. the median from exceeding the max, as Locust does.
+  const std::uint64_t value_us = histogram.value_at_percentile(p);
+  const std::uint64_t low = min_response_us == UINT64_MAX ? 0 : min_response_us;
+  const std::uint64_t high = std::max(low, max_response_us);
+  return static_cast<double>(std::clamp(value_us, low, high)) / kMicrosPerMilli;
+}
+
+double EntryStats::avg_content_length() const {
+  if (num_requests == 0) return 0.0;
+  return static_cast<double>(total_content_length) / static_cast<double>(num_requests);
+}
+
+double EntryStats::fail_ratio() const {
+  if (num_requests == 0) return num_failures > 0 ? 1.0 : 0.0;  // Locust's convention
+  return static_cast<double>(num_failures) / static_cast<double>(num_requests);
+}
+
+// ---- StatsBook ----
+
+StatsBook::StatsBook(StatsBook&& other) noexcept
+    : entries_(std::move(other.entries_)),
+      total_(std::move(other.total_)),
+      failures_(std::move(other.failures_)),
+      exceptions_(std::move(other.exceptions_)) {
+  other.clear();
+}
+
+StatsBook& StatsBook::operator=(StatsBook&& other) noexcept {
+  if (this != &other) {
+    entries_ = std::move(other.entries_);
+    total_ = std::move(other.total_);
+    failures_ = std::move(other.failures_);
+    exceptions_ = std::move(other.exceptions_);
+    other.clear();
+  }
+  return *this;
+}
+
+void StatsBook::record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
+                               std::uint64_t content_length, std::string_view error) {
+  join_key(scratch_key_, method, name);
+  auto it = entries_.find(scratch_key_);
+  if (it == entries_.end()) {
+    Entry fresh{EntryKey{std::string(method), std::string(name)}, EntryStats{}};
+    it = entries_.emplace(scratch_key_, std::move(fresh)).first;
+  }
+  const bool failed = !error.empty();
+  it->second.stats.record(response_us, content_length, failed);
+  total_.record(response_us, content_length, failed);
+  if (!failed) return;
+
+  scratch_failure_key_.method.assign(method);
+  scratch_failure_key_.name.assign(name);
+  scratch_failure_key_.error.assign(error);
+  auto failure = failures_.find(scratch_failure_key_);
+  if (failure == failures_.end()) failure = failures_.emplace(scratch_failure_key_, 0).first;
+  ++failure->second;
+}
+
+void StatsBook::record_exception(std::string_view message, std::string_view traceback) {
+  std::string key;
+  key.reserve(message.size() + 1 + traceback.size());
+  key.append(message).push_back('\n');
+  key.append(traceback);
+  auto it = exceptions_.find(key);
+  if (it == exceptions_.end())
+    it = exceptions_.emplace(std::move(key), ExceptionRecord{std::string(message), std::string(traceback), 0}).first;
+  ++it->second.count;
+}
+
+void StatsBook::merge(const StatsBook& other) {
+  if (this == &other) {
+    StatsBook copy(other);
+    merge(copy);
+    return;
+  }
+  for (const auto& [joined_key, entry] : other.entries_) {
+    auto it = entries_.find(joined_key);
+    if (it == entries_.end())
+      entries_.emplace(joined_key, entry);
+    else
+      it->second.stats.merge(entry.stats);
+  }
+  total_.merge(other.total_);
+  for (const auto& [key, occurrences] : other.failures_) failures_[key] += occurrences;
+  for (const auto& [key, record] : other.exceptions_) {
+    auto it = exceptions_.find(key);
+    if (it == exceptions_.end())
+      exceptions_.emplace(key, record);
+    else
+      it->second.count += record.count;
+  }
+}
+
+void StatsBook::clear() {
+  entries_.clear();
+  total_ = EntryStats{};
+  failures_.clear();
+  exceptions_.clear();
+}
+
+bool StatsBook::empty() const {
+  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty();
+}
+
+std::vector<std::pair<EntryKey, const EntryStats*>> StatsBook::sorted_entries() const {
+  std::vector<std::pair<EntryKey, const EntryStats*>> sorted;
+  sorted.reserve(entries_.size());
+  for (const auto& slot : entries_) sorted.emplace_back(slot.second.key, &slot.second.stats);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.name, a.first.method) < std::tie(b.first.name, b.first.method);
+  });
+  return sorted;
+}
+
+const EntryStats* StatsBook::find(std::string_view method, std::string_view name) const {
+  std::string key;
+  join_key(key, method, name);
+  const auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second.stats;
+}
+
+}  // namespace cicada::stats

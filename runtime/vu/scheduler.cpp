@@ -1,0 +1,243 @@
+#include "runtime/vu/scheduler.h"
+
+#include <lua.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/stats/stats_book.h"
+
+namespace cicada::vu {
+
+namespace {
+
+std::string error_message(lua_State* L, int index) {
+  if (const char* text = lua_tostring(L, index)) return text;
+  return std::string("(error object is a ") + luaL_typename(L, index) + " value)";
+}
+
+}  // namespace
+
+Scheduler::Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
+                     LuaHooks hooks)
+    : loop_(loop), main_(main_state), stats_(stats), listener_(listener), hooks_(hooks) {}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+void Scheduler::spawn(int class_index, int count) {
+  if (stopping_) return;
+  for (int i = 0; i < count; ++i) {
+    auto* vu = new Vu;
+    vu->id = next_user_id_++;
+    vu->class_index = class_index;
+    vu->scheduler = this;
+    uv_timer_init(loop_, &vu->sleep_timer);
+    vu->sleep_timer.data = vu;
+
+    lua_rawgeti(main_, LUA_REGISTRYINDEX, hooks_.new_user);
+    lua_pushinteger(main_, class_index + 1);
+    lua_pushinteger(main_, vu->id);
+    if (lua_pcall(main_, 2, 1, 0) != 0) {
+      record_exception(error_message(main_, -1), "");
+      lua_pop(main_, 1);
+      uv_close(reinterpret_cast<uv_handle_t*>(&vu->sleep_timer),
+               [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
+      continue;
+    }
+    vu->self_ref = luaL_ref(main_, LUA_REGISTRYINDEX);
+    vu->slot = users_.size();
+    users_.push_back(vu);
+    ++live_users_;
+    start_coroutine(vu, hooks_.run_user);
+  }
+}
+
+void Scheduler::start_coroutine(Vu* vu, int function_ref) {
+  vu->co = lua_newthread(main_);
+  vu->co_ref = luaL_ref(main_, LUA_REGISTRYINDEX);
+  lua_rawgeti(vu->co, LUA_REGISTRYINDEX, function_ref);
+  lua_rawgeti(vu->co, LUA_REGISTRYINDEX, vu->self_ref);
+  resume(vu, 1);
+}
+
+void Scheduler::resume(Vu* vu, int nargs) {
+  Vu* previous = current_;
+  current_ = vu;
+  int status = lua_resume(vu->co, nargs);
+  current_ = previous;
+
+  if (status == LUA_YIELD) {
+    if (!vu->waiting) {
+      // A bare coroutine.yield() from script code: treat it as a zero-length sleep so the
+      // user keeps going instead of hanging forever.
+      lua_settop(vu->co, 0);
+      sleep(vu, 0);
+    }
+    return;
+  }
+  if (status != 0) {
+    // The stdlib catches task errors itself; what reaches here escaped it (a failing
+    // on_start/on_stop or wait_time). Count it and end the user.
+    std::string message = error_message(vu->co, -1);
+    luaL_traceback(main_, vu->co, nullptr, 0);
+    std::string traceback = lua_tostring(main_, -1) ? lua_tostring(main_, -1) : "";
+    lua_pop(main_, 1);
+    record_exception(message, traceback);
+  }
+  finish(vu);
+}
+
+void Scheduler::wait(Vu* vu, PendingOp op) {
+  vu->pending = op;
+  vu->waiting = true;
+}
+
+void Scheduler::complete(Vu* vu, int nargs) {
+  vu->pending = {};
+  vu->waiting = false;
+  resume(vu, nargs);
+}
+
+void Scheduler::sleep(Vu* vu, double seconds) {
+  auto timeout_ms = static_cast<std::uint64_t>(std::llround(std::max(0.0, seconds) * 1000.0));
+  uv_timer_start(
+      &vu->sleep_timer,
+      [](uv_timer_t* timer) {
+        auto* user = static_cast<Vu*>(timer->data);
+        user->scheduler->complete(user, 0);
+      },
+      timeout_ms, 0);
+  wait(vu, PendingOp{[](void* data) { uv_timer_stop(&static_cast<Vu*>(data)->sleep_timer); }, vu});
+}
+
+bool Scheduler::begin_iteration(Vu* vu) {
+  if (stopping_ || iteration_budget_ == 0) {
+    wait(vu, PendingOp{});  // parked until stop_all() cancels it
+    return false;
+  }
+  if (iteration_budget_ > 0) {
+    --iteration_budget_;
+    ++iterations_in_flight_;
+    vu->in_iteration = true;
+  }
+  return true;
+}
+
+void Scheduler::end_iteration(Vu* vu) {
+  if (!vu->in_iteration) return;
+  vu->in_iteration = false;
+  --iterations_in_flight_;
+  if (iteration_budget_ == 0 && iterations_in_flight_ == 0 && !exhausted_reported_) {
+    exhausted_reported_ = true;
+    listener_->on_iterations_exhausted();
+  }
+}
+
+void Scheduler::record_exception(const std::string& message, const std::string& traceback) {
+  stats_->record_exception(message, traceback);
+}
+
+void Scheduler::cancel_pending(Vu* vu) {
+  if (!vu->waiting) return;
+  PendingOp op = vu->pending;
+  vu->pending = {};
+  vu->waiting = false;
+  if (op.cancel) op.cancel(op.data);
+}
+
+void Scheduler::release_coroutine(Vu* vu) {
+  if (vu->co_ref != LUA_NOREF) luaL_unref(main_, LUA_REGISTRYINDEX, vu->co_ref);
+  vu->co_ref = LUA_NOREF;
+  vu->co = nullptr;
+}
+
+void Scheduler::begin_stop(Vu* vu) {
+  if (vu->phase != Vu::Phase::Running) return;
+  vu->phase = Vu::Phase::Stopping;
+  cancel_pending(vu);
+  end_iteration(vu);
+  release_coroutine(vu);
+  start_coroutine(vu, hooks_.stop_user);
+}
+
+void Scheduler::stop_users(int class_index, int count) {
+  for (std::size_t i = users_.size(); i-- > 0 && count > 0;) {
+    Vu* vu = users_[i];
+    if (vu->class_index != class_index || vu->phase != Vu::Phase::Running) continue;
+    --count;
+    begin_stop(vu);
+  }
+}
+
+void Scheduler::stop_all(double grace_s) {
+  if (stopping_) return;
+  stopping_ = true;
+  // Copy: begin_stop may finish users (and so edit users_) synchronously.
+  std::vector<Vu*> running = users_;
+  for (Vu* vu : running) begin_stop(vu);
+  if (live_users_ > 0) {
+    grace_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, grace_timer_);
+    grace_timer_->data = this;
+    uv_timer_start(
+        grace_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_grace_expired(); },
+        static_cast<std::uint64_t>(std::max(0.0, grace_s) * 1000.0), 0);
+  }
+  check_all_stopped();
+}
+
+void Scheduler::on_grace_expired() {
+  std::vector<Vu*> remaining = users_;
+  for (Vu* vu : remaining) {
+    cancel_pending(vu);
+    finish(vu);
+  }
+}
+
+void Scheduler::finish(Vu* vu) {
+  if (vu->phase == Vu::Phase::Done) return;
+  bool ended_by_itself = vu->phase == Vu::Phase::Running;
+  vu->phase = Vu::Phase::Done;
+  cancel_pending(vu);
+  end_iteration(vu);
+  release_coroutine(vu);
+  if (vu->self_ref != LUA_NOREF) luaL_unref(main_, LUA_REGISTRYINDEX, vu->self_ref);
+  vu->self_ref = LUA_NOREF;
+
+  Vu* last = users_.back();
+  users_[vu->slot] = last;
+  last->slot = vu->slot;
+  users_.pop_back();
+  --live_users_;
+
+  int class_index = vu->class_index;
+  uv_close(reinterpret_cast<uv_handle_t*>(&vu->sleep_timer),
+           [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
+  if (ended_by_itself && !stopping_) listener_->on_user_ended(class_index);
+  check_all_stopped();
+}
+
+void Scheduler::check_all_stopped() {
+  if (!stopping_ || live_users_ > 0 || all_stopped_reported_) return;
+  all_stopped_reported_ = true;
+  if (grace_timer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(grace_timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    grace_timer_ = nullptr;
+  }
+  listener_->on_all_stopped();
+}
+
+void Scheduler::shutdown() {
+  stopping_ = true;
+  all_stopped_reported_ = true;  // nobody listens any more
+  std::vector<Vu*> remaining = users_;
+  for (Vu* vu : remaining) finish(vu);
+  if (grace_timer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(grace_timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    grace_timer_ = nullptr;
+  }
+}
+
+}  // namespace cicada::vu

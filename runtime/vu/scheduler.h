@@ -1,0 +1,134 @@
+#pragma once
+// Virtual users as Lua coroutines on one worker thread's loop.
+//
+// The handshake, for every blocking-looking call (HTTP request, sleep, parked iteration):
+// the binding validates its arguments, starts the native operation, registers a PendingOp on
+// the user (what to cancel if the user is stopped meanwhile) and returns lua_yield(). The
+// native callback pushes the results onto the user's coroutine and calls complete(), which
+// clears the PendingOp and calls resume(): the only place that calls lua_resume.
+//
+// Stopping a user cancels its PendingOp and abandons its coroutine; its on_stop then runs in a
+// fresh coroutine, so on_stop can make requests too. A Vu is freed in its timer's close callback.
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct lua_State;
+
+namespace cicada::stats {
+class StatsBook;
+}
+
+namespace cicada::vu {
+
+struct PendingOp {
+  using CancelFn = void (*)(void* data);
+  CancelFn cancel = nullptr;  // may be null: nothing to undo (e.g. a parked user)
+  void* data = nullptr;
+};
+
+class Scheduler;
+
+struct Vu {
+  enum class Phase { Running, Stopping, Done };
+
+  std::uint32_t id = 0;
+  int class_index = 0;
+  Phase phase = Phase::Running;
+  lua_State* co = nullptr;  // the coroutine currently running for this user
+  int co_ref = -2;          // LUA_NOREF
+  int self_ref = -2;        // the user instance table
+  bool waiting = false;     // yielded on `pending`
+  bool in_iteration = false;
+  PendingOp pending;
+  uv_timer_t sleep_timer{};
+  Scheduler* scheduler = nullptr;
+  std::size_t slot = 0;  // index in Scheduler::users_
+};
+
+// Events the scheduler reports to its owner (the worker thread).
+class SchedulerListener {
+ public:
+  virtual ~SchedulerListener() = default;
+  // A user ended on its own (its coroutine returned or failed), not through stop_all().
+  virtual void on_user_ended(int class_index) = 0;
+  // The iteration budget is used up and no task is running any more.
+  virtual void on_iterations_exhausted() = 0;
+  // stop_all() has finished: every user has run on_stop (or was cut off at the grace period).
+  virtual void on_all_stopped() = 0;
+};
+
+class Scheduler {
+ public:
+  // Functions of the Lua stdlib that drive a user: each is a registry reference.
+  struct LuaHooks {
+    int new_user = -2;   // function(class_index, user_id) -> instance
+    int run_user = -2;   // function(instance): on_start, then the task loop
+    int stop_user = -2;  // function(instance): on_stop
+  };
+
+  Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
+            LuaHooks hooks);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // -1 = unlimited. Counts task runs started on this thread.
+  void set_iteration_budget(std::int64_t budget) { iteration_budget_ = budget; }
+
+  void spawn(int class_index, int count);
+  // Stops the newest `count` users of the class (ramping down); on_stop runs for each.
+  void stop_users(int class_index, int count);
+  // Stops every user; on_stop gets `grace_s` seconds in total before users are cut off.
+  void stop_all(double grace_s);
+  // Releases every remaining user without running Lua (the thread is shutting down).
+  void shutdown();
+
+  std::size_t user_count() const { return live_users_; }
+  bool stopping() const { return stopping_; }
+
+  // --- for bindings -------------------------------------------------------------------
+  // The user whose coroutine is running right now, if `L` is that coroutine.
+  Vu* running_user(lua_State* L) const { return (current_ && current_->co == L) ? current_ : nullptr; }
+  // Registers what the user waits for. The binding then returns lua_yield(L, 0).
+  void wait(Vu* vu, PendingOp op);
+  // The awaited operation finished: `nargs` results are already pushed on vu->co.
+  void complete(Vu* vu, int nargs);
+  // cicada.sleep: starts the user's timer. The binding then returns lua_yield(L, 0).
+  void sleep(Vu* vu, double seconds);
+  // Called before each task run: true = go on; false = budget used up, the binding parks
+  // the user (wait with no cancel) until the test stops it.
+  bool begin_iteration(Vu* vu);
+  void end_iteration(Vu* vu);
+  void record_exception(const std::string& message, const std::string& traceback);
+
+ private:
+  void start_coroutine(Vu* vu, int function_ref);
+  void resume(Vu* vu, int nargs);
+  void cancel_pending(Vu* vu);
+  void release_coroutine(Vu* vu);
+  void begin_stop(Vu* vu);
+  void finish(Vu* vu);
+  void on_grace_expired();
+  void check_all_stopped();
+
+  uv_loop_t* loop_;
+  lua_State* main_;
+  stats::StatsBook* stats_;
+  SchedulerListener* listener_;
+  LuaHooks hooks_;
+  std::vector<Vu*> users_;  // live users (Running or Stopping), newest last
+  std::size_t live_users_ = 0;
+  std::uint32_t next_user_id_ = 1;
+  Vu* current_ = nullptr;
+  std::int64_t iteration_budget_ = -1;
+  std::int64_t iterations_in_flight_ = 0;
+  bool exhausted_reported_ = false;
+  bool stopping_ = false;
+  bool all_stopped_reported_ = false;
+  uv_timer_t* grace_timer_ = nullptr;
+};
+
+}  // namespace cicada::vu

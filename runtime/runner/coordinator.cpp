@@ -20,6 +20,7 @@ using common::log_warning;
 namespace {
 
 constexpr double kStopDeadlineMarginS = 5;
+constexpr int kPrintEverySeconds = 2;
 
 template <class T>
 T* owner_of(uv_handle_t* handle) {
@@ -138,7 +139,7 @@ int Coordinator::run() {
   }
 
   events_.open(&loop_, [this](std::vector<loop::WorkerEvent>& events) { on_events(events); });
-  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &print_timer_, &run_timer_, &stop_deadline_timer_}) {
+  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_}) {
     uv_timer_init(&loop_, timer);
     timer->data = this;
   }
@@ -221,8 +222,6 @@ void Coordinator::begin_test() {
               0, tick_s);
   start_timer(&stats_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t))->stats_tick(); },
               1, 1);
-  start_timer(&print_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t))->print_tick(); },
-              2, 2);
   if (options_.run_time_s > 0) {
     start_timer(
         &run_timer_,
@@ -266,6 +265,8 @@ std::string Coordinator::class_mix() const {
 void Coordinator::stats_tick() {
   stats_.note_time(now_s());
   stats_.close_second();
+  // Printed right after a second closes so the current rates include it (Locust: every 2 s).
+  if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
   for (auto& worker : workers_) worker->post(loop::CollectStats{});
 }
 
@@ -372,7 +373,7 @@ void Coordinator::on_signal(int signum) {
 void Coordinator::close_handles() {
   if (!handles_open_) return;
   handles_open_ = false;
-  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &print_timer_, &run_timer_, &stop_deadline_timer_})
+  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_})
     uv_close(reinterpret_cast<uv_handle_t*>(timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);

@@ -80,11 +80,11 @@ class Coordinator {
   bool startup_failed_ = false;
   double started_s_ = 0;
   int interrupts_ = 0;
+  int stats_ticks_ = 0;
   int exit_code_ = 0;
 
   uv_timer_t spawn_timer_{};
   uv_timer_t stats_timer_{};
-  uv_timer_t print_timer_{};
   uv_timer_t run_timer_{};
   uv_timer_t stop_deadline_timer_{};
   uv_signal_t sigint_{};

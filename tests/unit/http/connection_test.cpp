@@ -1,0 +1,262 @@
+// The HTTP/1.1 client connection against a scripted loopback server: framing, keep-alive,
+// reconnects, retries, timeouts and failures, with no Lua involved.
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include "runtime/http/connection.h"
+#include "runtime/http/http_runtime.h"
+#include "runtime/stats/stats_book.h"
+#include "scripted_server.h"
+
+using namespace cicada;
+using cicada::testing::ScriptedReply;
+using cicada::testing::ScriptedServer;
+
+namespace {
+
+struct Harness {
+  uv_loop_t loop{};
+  stats::StatsBook stats;
+  std::optional<http::HttpRuntime> runtime;
+  std::optional<ScriptedServer> server;
+  http::Connection* connection = nullptr;
+  std::optional<http::ResponseData> result;
+  uv_timer_t guard{};
+
+  Harness() {
+    uv_loop_init(&loop);
+    runtime.emplace(&loop, &stats);
+    server.emplace(&loop);
+    http::Url endpoint;
+    endpoint.scheme = "http";
+    endpoint.host = "127.0.0.1";
+    endpoint.port = static_cast<std::uint16_t>(server->port());
+    endpoint.path = "/";
+    connection = new http::Connection(&*runtime, endpoint);
+    uv_timer_init(&loop, &guard);
+  }
+
+  ~Harness() {
+    connection->destroy();
+    server->close();
+    runtime->shutdown();
+    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+
+  // Sends one request and runs the loop until it completes (or a 5 s guard expires).
+  http::ResponseData exchange(const std::string& method, const std::string& path, double timeout_s = 0,
+                              const std::string& body = "") {
+    std::string& bytes = connection->request_bytes();
+    bytes = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (!body.empty()) bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    bytes += "\r\n" + body;
+    result.reset();
+    http::Connection::Exchange ex;
+    ex.method = method;
+    ex.name = path;
+    std::string url = "http://127.0.0.1" + path;
+    ex.url = url;
+    ex.timeout_s = timeout_s;
+    ex.waiter = this;
+    ex.on_complete = [](void* waiter, http::ResponseData& response) {
+      auto* self = static_cast<Harness*>(waiter);
+      self->result.emplace();
+      self->result->swap(response);
+      uv_stop(&self->loop);
+    };
+    connection->start(ex);
+    CHECK_FALSE(result.has_value());  // never completes synchronously
+    guard.data = this;
+    uv_timer_start(&guard, [](uv_timer_t* t) { uv_stop(&static_cast<Harness*>(t->data)->loop); }, 5000, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_timer_stop(&guard);
+    REQUIRE(result.has_value());
+    return std::move(*result);
+  }
+
+  // Lets pending I/O (a server closing a socket) reach the client.
+  void settle() {
+    for (int i = 0; i < 20; ++i) uv_run(&loop, UV_RUN_NOWAIT);
+    uv_sleep(20);
+    for (int i = 0; i < 20; ++i) uv_run(&loop, UV_RUN_NOWAIT);
+  }
+};
+
+std::string ok_response(const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("Content-Length responses keep the connection alive") {
+  Harness h;
+  h.server->push({ok_response("hello", "X-Thing: 1\r\nx-thing: 2\r\n")});
+  h.server->push({ok_response("again")});
+  auto first = h.exchange("GET", "/a");
+  CHECK(first.status == 200);
+  CHECK(first.error.empty());
+  CHECK(first.body == "hello");
+  CHECK(first.content_length == 5);
+  REQUIRE(first.find_header("x-THING"));
+  CHECK(first.header_value(*first.find_header("x-thing")) == "1");
+  CHECK(first.headers.size() == 3);
+  CHECK(first.elapsed_ns > 0);
+  auto second = h.exchange("GET", "/b");
+  CHECK(second.body == "again");
+  CHECK(h.server->connections_accepted() == 1);
+  CHECK(h.stats.total().num_requests == 2);
+  CHECK(h.stats.total().num_failures == 0);
+}
+
+TEST_CASE("chunked bodies are decoded") {
+  Harness h;
+  h.server->push({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"});
+  auto response = h.exchange("GET", "/c");
+  CHECK(response.status == 200);
+  CHECK(response.body == "hello world");
+}
+
+TEST_CASE("a body without length ends when the server closes") {
+  Harness h;
+  h.server->push({"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", true});
+  h.server->push({ok_response("next")});
+  auto response = h.exchange("GET", "/eof");
+  CHECK(response.error.empty());
+  CHECK(response.body == "until the end");
+  auto next = h.exchange("GET", "/next");
+  CHECK(next.body == "next");
+  CHECK(h.server->connections_accepted() == 2);
+}
+
+TEST_CASE("Connection: close makes the next request reconnect") {
+  Harness h;
+  h.server->push({ok_response("bye", "Connection: close\r\n"), true});
+  h.server->push({ok_response("hi")});
+  CHECK(h.exchange("GET", "/close").body == "bye");
+  CHECK(h.exchange("GET", "/").body == "hi");
+  CHECK(h.server->connections_accepted() == 2);
+}
+
+TEST_CASE("interim 1xx responses are skipped") {
+  Harness h;
+  h.server->push({"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\n" + ok_response("final")});
+  auto response = h.exchange("GET", "/1xx");
+  CHECK(response.status == 200);
+  CHECK(response.body == "final");
+  CHECK_FALSE(response.find_header("link"));
+}
+
+TEST_CASE("HEAD responses have no body even with a Content-Length") {
+  Harness h;
+  h.server->push({"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"});
+  h.server->push({ok_response("after")});
+  auto head = h.exchange("HEAD", "/h");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(h.exchange("GET", "/").body == "after");
+  CHECK(h.server->connections_accepted() == 1);
+}
+
+TEST_CASE("statuses >= 400 are failures with the status in the error") {
+  Harness h;
+  h.server->push({"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"});
+  auto response = h.exchange("GET", "/down");
+  CHECK(response.status == 503);
+  CHECK(response.error == "HTTP 503 Service Unavailable");
+  CHECK(h.stats.total().num_failures == 1);
+  CHECK(h.stats.failures().size() == 1);
+  CHECK(h.stats.failures().begin()->first.error == "HTTP 503 Service Unavailable");
+}
+
+TEST_CASE("a keep-alive connection the server closed is retried once for idempotent requests") {
+  Harness h;
+  h.server->push({ok_response("one")});
+  CHECK(h.exchange("GET", "/").body == "one");
+  // The server drops the request without answering, as when its keep-alive timeout races ours.
+  h.server->push({"", false, true});
+  h.server->push({ok_response("two")});
+  auto retried = h.exchange("GET", "/");
+  CHECK(retried.error.empty());
+  CHECK(retried.body == "two");
+  CHECK(h.server->connections_accepted() == 2);
+  CHECK(h.stats.total().num_requests == 2);  // the retry is one request, not two
+}
+
+TEST_CASE("a non-idempotent request on a dropped connection fails instead of being sent twice") {
+  Harness h;
+  h.server->push({ok_response("one")});
+  CHECK(h.exchange("GET", "/").body == "one");
+  h.server->push({"", false, true});
+  auto failed = h.exchange("POST", "/pay", 0, "x");
+  CHECK(failed.status == 0);
+  CHECK((failed.error == "closed" || failed.error == "reset"));
+  CHECK(h.server->requests_seen() == 2);
+}
+
+TEST_CASE("an idle keep-alive socket closed by the server is replaced quietly") {
+  Harness h;
+  h.server->push({ok_response("one")});
+  CHECK(h.exchange("GET", "/").body == "one");
+  h.server->close_all_connections();
+  h.settle();
+  h.server->push({ok_response("two")});
+  CHECK(h.exchange("GET", "/").body == "two");
+  CHECK(h.server->connections_accepted() == 2);
+}
+
+TEST_CASE("garbage is a bad response") {
+  Harness h;
+  h.server->push({"this is not HTTP\r\n\r\n"});
+  auto response = h.exchange("GET", "/");
+  CHECK(response.status == 0);
+  CHECK(response.error == "bad response");
+  CHECK(h.stats.total().num_failures == 1);
+}
+
+TEST_CASE("a body shorter than its Content-Length is a failure when the server closes") {
+  Harness h;
+  h.server->push({"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", true});
+  auto response = h.exchange("GET", "/");
+  CHECK(response.status == 0);
+  CHECK(response.error == "closed");
+}
+
+TEST_CASE("no answer is a timeout") {
+  Harness h;
+  h.server->push({"", false, false, true});
+  auto response = h.exchange("GET", "/slow", 0.1);
+  CHECK(response.status == 0);
+  CHECK(response.error == "timeout");
+  CHECK(response.elapsed_ns >= 90'000'000);
+}
+
+TEST_CASE("a closed port is connect refused") {
+  Harness h;
+  h.server->close();
+  h.settle();
+  auto response = h.exchange("GET", "/");
+  CHECK(response.status == 0);
+  CHECK(response.error == "connect refused");
+}
+
+TEST_CASE("abort drops the exchange without recording it") {
+  Harness h;
+  h.server->push({"", false, false, true});
+  std::string& bytes = h.connection->request_bytes();
+  bytes = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  http::Connection::Exchange ex;
+  ex.method = "GET";
+  ex.name = "/";
+  ex.url = "http://x/";
+  ex.waiter = &h;
+  ex.on_complete = [](void*, http::ResponseData&) { FAIL("aborted exchange completed"); };
+  h.connection->start(ex);
+  h.settle();
+  h.connection->abort();
+  CHECK_FALSE(h.connection->busy());
+  h.settle();
+  CHECK(h.stats.total().num_requests == 0);
+}

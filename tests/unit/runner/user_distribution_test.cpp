@@ -1,0 +1,67 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "runtime/runner/user_distribution.h"
+
+using cicada::runner::UserDistribution;
+
+TEST_CASE("the class mix follows the weights at every user count") {
+  std::vector<int> weights{3, 1, 6};
+  UserDistribution plan(weights, 2);
+  for (int n = 1; n <= 200; ++n) {
+    plan.add();
+    for (int c = 0; c < 3; ++c) {
+      double share = static_cast<double>(weights[static_cast<std::size_t>(c)]) * n / 10.0;
+      // Never more than one user away from the exact share.
+      CHECK(std::abs(plan.class_count(c) - share) < 1.0 + 1e-9);
+    }
+  }
+  CHECK(plan.class_count(0) == 60);
+  CHECK(plan.class_count(1) == 20);
+  CHECK(plan.class_count(2) == 120);
+}
+
+TEST_CASE("threads stay balanced and weight-0 classes get no users") {
+  UserDistribution plan({1, 0}, 3);
+  for (int n = 0; n < 10; ++n) {
+    auto placement = plan.add();
+    CHECK(placement.class_index == 0);
+  }
+  CHECK(plan.thread_count(0) == 4);
+  CHECK(plan.thread_count(1) == 3);
+  CHECK(plan.thread_count(2) == 3);
+  CHECK(plan.class_count(1) == 0);
+}
+
+TEST_CASE("removing users keeps the mix and empties evenly") {
+  UserDistribution plan({1, 1}, 2);
+  for (int n = 0; n < 10; ++n) plan.add();
+  for (int n = 10; n > 0; --n) {
+    auto removed = plan.remove();
+    REQUIRE(removed);
+    CHECK(std::abs(plan.class_count(0) - plan.class_count(1)) <= 1);
+  }
+  CHECK(plan.total() == 0);
+  CHECK_FALSE(plan.remove());
+}
+
+TEST_CASE("iteration budgets add up to the total and follow the users per thread") {
+  auto budgets = UserDistribution::split_iterations({1}, 2, 3, 1000);
+  CHECK(std::accumulate(budgets.begin(), budgets.end(), std::int64_t{0}) == 1000);
+  CHECK(budgets[0] == 667);  // 2 of the 3 users
+  CHECK(budgets[1] == 333);
+
+  auto one_user = UserDistribution::split_iterations({1}, 4, 1, 7);
+  CHECK(one_user == std::vector<std::int64_t>{7, 0, 0, 0});
+
+  auto few = UserDistribution::split_iterations({1}, 2, 10, 3);
+  CHECK(std::accumulate(few.begin(), few.end(), std::int64_t{0}) == 3);
+}
+
+TEST_CASE("invalid plans are rejected") {
+  CHECK_THROWS(UserDistribution({}, 1));
+  CHECK_THROWS(UserDistribution({0, 0}, 1));
+  CHECK_THROWS(UserDistribution({1}, 0));
+}

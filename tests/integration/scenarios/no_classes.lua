@@ -1,0 +1,1 @@
+local cicada = require "cicada"

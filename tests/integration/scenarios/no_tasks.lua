@@ -1,0 +1,2 @@
+local cicada = require "cicada"
+cicada.user("Idle")

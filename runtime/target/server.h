@@ -1,0 +1,69 @@
+#pragma once
+// The target's threads: one libuv loop per thread, each accepting on its own SO_REUSEPORT socket
+// so that the kernel spreads connections and the threads share nothing.
+
+#include <uv.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cicada::target {
+
+class Connection;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  unsigned threads = 1;
+};
+
+// Binds, serves until SIGINT or SIGTERM, then closes every connection. Prints the listening line
+// to stdout once all threads accept connections. Returns the process exit code.
+int serve(const ServerOptions& options);
+
+class Worker {
+ public:
+  // Takes ownership of `listen_fd` (a bound socket) in every case. Returns null with `error` set
+  // when the loop or the listener cannot be set up.
+  static std::unique_ptr<Worker> create(int listen_fd, std::string& error);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the loop on the calling thread until a stop request has closed every handle.
+  void run();
+  // Callable from any thread, once.
+  void request_stop();
+
+  uv_loop_t* loop() { return &loop_; }
+
+  // All connections of a worker read into this one buffer: a read callback parses (or copies)
+  // the bytes before returning, so a buffer per connection would only cost memory.
+  char* read_buffer() { return read_buffer_.data(); }
+  size_t read_buffer_size() const { return read_buffer_.size(); }
+
+  void link(Connection& connection);
+  void unlink(Connection& connection);
+
+ private:
+  Worker() = default;
+  void stop();
+  static void on_connection(uv_stream_t* listener, int status);
+  static void on_stop_requested(uv_async_t* handle);
+
+  uv_loop_t loop_{};
+  uv_tcp_t listener_{};
+  uv_async_t stop_request_{};
+  bool loop_initialized_ = false;
+  bool listener_initialized_ = false;
+  bool stop_request_initialized_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> stop_requested_{false};
+  Connection* first_connection_ = nullptr;
+  std::array<char, 64 * 1024> read_buffer_{};
+};
+
+}  // namespace cicada::target

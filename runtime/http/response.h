@@ -40,7 +40,8 @@ struct ResponseData {
   void swap(ResponseData& other) noexcept;
 };
 
-// Standard reason phrase for a status code ("Not Found"), or "" when unknown.
+// Standard reason phrase for a status code ("Not Found", RFC 9110 and the IANA registry),
+// or "" when the code is not registered.
 std::string_view reason_phrase(int status);
 
 }  // namespace cicada::http

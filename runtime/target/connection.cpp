@@ -388,7 +388,7 @@ void Connection::respond_to_parse_error() {
   keep_alive_ = false;
   head_only_ = false;
   connection_header_ = ConnectionHeader::close;
-  send_error(parse_error_status_, parse_error_status_ == 400 ? "bad request" : reason_phrase(parse_error_status_));
+  send_error(parse_error_status_, parse_error_status_ == 400 ? "bad request" : status_text(parse_error_status_));
 }
 
 void Connection::respond_to_status(uint64_t status) {
@@ -400,7 +400,7 @@ void Connection::respond_to_status(uint64_t status) {
   scratch_.clear();
   append_decimal(scratch_, code);
   scratch_ += ' ';
-  scratch_ += reason_phrase(code);
+  scratch_ += status_text(code);
   scratch_ += '\n';
   send(code, kTextPlain, scratch_);
 }

@@ -32,10 +32,10 @@ inline constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 inline constexpr std::string_view kApplicationJson = "application/json";
 inline constexpr std::string_view kOctetStream = "application/octet-stream";
 
+// The reason phrase for the status line: the registered one, or "Unknown".
+std::string_view status_text(unsigned status);
+
 // Appends the status line, headers and the blank line that ends them.
 void append_response_head(std::string& out, const ResponseHead& head);
-
-// The standard reason phrase (RFC 9110 and the IANA registry), or "Unknown" for unregistered codes.
-std::string_view reason_phrase(unsigned status);
 
 }  // namespace cicada::target

@@ -3,11 +3,13 @@
 // register what is pending, then return lua_yield().
 #include <lua.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "bindings/lua_util.h"
 #include "bindings/modules.h"
+#include "bindings/sample_recorder.h"
 #include "runtime/loop/thread_context.h"
 #include "runtime/vu/scheduler.h"
 
@@ -44,10 +46,19 @@ int core_begin_iteration(lua_State* L) {
   return lua_yield(L, 0);
 }
 
-int core_end_iteration(lua_State* L) {
-  vu::Vu* user = running_user_or_error(L, "end_iteration");
-  user->scheduler->end_iteration(user);
-  return 0;
+// After each task run (and after on_start): true to go on, false when the user was asked to
+// stop once its task ended (--stop-timeout).
+int core_end_task(lua_State* L) {
+  vu::Vu* user = running_user_or_error(L, "end_task");
+  lua_pushboolean(L, user->scheduler->end_task(user, L));
+  return 1;
+}
+
+// The calling user waits here until the test stops it (after cicada.stop_test()).
+int core_park(lua_State* L) {
+  vu::Vu* user = running_user_or_error(L, "park");
+  user->scheduler->park(user);
+  return lua_yield(L, 0);
 }
 
 // exception(message, traceback): an error raised inside a task, counted like Locust does.
@@ -56,6 +67,65 @@ int core_exception(lua_State* L) {
   std::string traceback(to_view(L, 2));
   loop::ThreadContext* ctx = context(L);
   if (ctx->scheduler) ctx->scheduler->record_exception(message, traceback);
+  return 0;
+}
+
+// record{method=, name=, response_time= (ms), length=, error=, status=, url=}: a sample that did not
+// come from the HTTP client (another protocol, a computed duration), with Locust's units.
+int core_record(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  loop::ThreadContext* ctx = context(L);
+  lua_getfield(L, 1, "method");
+  lua_getfield(L, 1, "name");
+  lua_getfield(L, 1, "response_time");
+  lua_getfield(L, 1, "length");
+  lua_getfield(L, 1, "error");
+  lua_getfield(L, 1, "status");
+  lua_getfield(L, 1, "url");
+  if (!lua_isstring(L, 3)) return luaL_error(L, "cicada.record: name must be a string");
+  if (!lua_isnumber(L, 4) || lua_tonumber(L, 4) < 0) return luaL_error(L, "cicada.record: response_time must be milliseconds >= 0");
+  Sample sample;
+  sample.method = lua_isstring(L, 2) ? to_view(L, 2) : std::string_view("CUSTOM");
+  sample.name = to_view(L, 3);
+  sample.response_us = static_cast<std::uint64_t>(std::llround(lua_tonumber(L, 4) * 1000.0));
+  sample.length = lua_isnumber(L, 5) ? static_cast<std::uint64_t>(std::max(0.0, lua_tonumber(L, 5))) : 0;
+  if (!lua_isnil(L, 6) && !(lua_isboolean(L, 6) && !lua_toboolean(L, 6))) {
+    if (!lua_isstring(L, 6)) {
+      lua_getglobal(L, "tostring");
+      lua_pushvalue(L, 6);
+      lua_call(L, 1, 1);
+      lua_replace(L, 6);
+    }
+    sample.error = to_view(L, 6);
+    if (sample.error.empty()) sample.error = "error";
+  }
+  sample.status = static_cast<int>(lua_tointeger(L, 7));
+  sample.url = lua_isstring(L, 8) ? to_view(L, 8) : sample.name;
+  record_sample(L, ctx, sample, 0, 0);
+  return 0;
+}
+
+// set_listeners(request_dispatcher|nil, failure_dispatcher|nil): installed by the stdlib when
+// the script listens to `request` / `request_failure`, so requests skip them otherwise.
+int core_set_listeners(lua_State* L) {
+  loop::ThreadContext* ctx = context(L);
+  int* slots[] = {&ctx->request_listener_ref, &ctx->failure_listener_ref};
+  for (int i = 0; i < 2; ++i) {
+    if (*slots[i] != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, *slots[i]);
+    *slots[i] = LUA_NOREF;
+    if (lua_isfunction(L, i + 1)) {
+      lua_pushvalue(L, i + 1);
+      *slots[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+  }
+  return 0;
+}
+
+// stop_test(reason): asks the coordinator to stop the whole test.
+int core_stop_test(lua_State* L) {
+  loop::ThreadContext* ctx = context(L);
+  std::string reason = lua_isstring(L, 1) ? lua_tostring(L, 1) : "stop_test() called";
+  if (ctx->request_stop) ctx->request_stop(reason);
   return 0;
 }
 
@@ -91,7 +161,11 @@ int luaopen_cicada_core(lua_State* L) {
   static const luaL_Reg functions[] = {
       {"sleep", core_sleep},
       {"begin_iteration", core_begin_iteration},
-      {"end_iteration", core_end_iteration},
+      {"end_task", core_end_task},
+      {"park", core_park},
+      {"record", core_record},
+      {"set_listeners", core_set_listeners},
+      {"stop_test", core_stop_test},
       {"exception", core_exception},
       {"now", core_now},
       {"thread_index", core_thread_index},

@@ -19,6 +19,7 @@
 
 #include "bindings/lua_util.h"
 #include "bindings/modules.h"
+#include "bindings/sample_recorder.h"
 #include "runtime/http/client.h"
 #include "runtime/http/http_runtime.h"
 #include "runtime/http/request_writer.h"
@@ -35,12 +36,56 @@ const char kHeadersMetatable = 0;
 const char kJsonEncode = 0;
 const char kJsonDecode = 0;
 const char kResponseJsonMethod = 0;
+const char kResponseSuccessMethod = 0;
+const char kResponseFailureMethod = 0;
 
 struct LuaResponse {
   http::ResponseData data;
   http::HttpRuntime* runtime = nullptr;
   int headers_ref = LUA_NOREF;  // the headers table, built on first access
+  bool awaiting_verdict = false;  // catch_response: recorded by res:success()/res:failure()
 };
+
+// What the binding remembers about a request in flight, beyond what the connection knows.
+struct PendingRequest {
+  vu::Vu* user = nullptr;
+  http::Connection* connection = nullptr;
+  loop::ThreadContext* context = nullptr;
+  bool catch_response = false;
+  int request_ref = LUA_NOREF;  // request table for request_failure listeners, when there are any
+};
+
+// Per-thread free list: steady-state requests allocate no PendingRequest.
+thread_local std::vector<PendingRequest*> free_pending_requests;
+
+PendingRequest* acquire_pending_request() {
+  if (free_pending_requests.empty()) return new PendingRequest;
+  PendingRequest* request = free_pending_requests.back();
+  free_pending_requests.pop_back();
+  return request;
+}
+
+void release_pending_request(PendingRequest* request) {
+  if (request->request_ref != LUA_NOREF) luaL_unref(request->context->main_state, LUA_REGISTRYINDEX, request->request_ref);
+  *request = PendingRequest{};
+  if (free_pending_requests.size() < 4096) {
+    free_pending_requests.push_back(request);
+  } else {
+    delete request;
+  }
+}
+
+Sample sample_of(const http::ResponseData& data, std::string_view error) {
+  Sample sample;
+  sample.method = data.method;
+  sample.name = data.name;
+  sample.response_us = (data.elapsed_ns + 500) / 1000;
+  sample.length = data.content_length;
+  sample.error = error;
+  sample.status = data.status;
+  sample.url = data.url;
+  return sample;
+}
 
 loop::ThreadContext* context(lua_State* L) {
   return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
@@ -193,11 +238,12 @@ int start_request(lua_State* L, std::string_view method, int path_index, int opt
 
   // Options. Stack slots after opts_index hold the fields we read.
   int top = lua_gettop(L);
-  int params_index = 0, headers_index = 0, name_index = 0, body_index = 0, json_index = 0, timeout_index = 0;
+  int params_index = 0, headers_index = 0, name_index = 0, body_index = 0, json_index = 0, timeout_index = 0,
+      catch_index = 0;
   if (has_opts) {
-    const char* fields[] = {"params", "headers", "name", "body", "json", "timeout"};
-    int* slots[] = {&params_index, &headers_index, &name_index, &body_index, &json_index, &timeout_index};
-    for (int i = 0; i < 6; ++i) {
+    const char* fields[] = {"params", "headers", "name", "body", "json", "timeout", "catch_response"};
+    int* slots[] = {&params_index, &headers_index, &name_index, &body_index, &json_index, &timeout_index, &catch_index};
+    for (int i = 0; i < 7; ++i) {
       lua_getfield(L, opts_index, fields[i]);
       *slots[i] = lua_gettop(L);
     }
@@ -242,30 +288,87 @@ int start_request(lua_State* L, std::string_view method, int path_index, int opt
   std::string& url = scratch.url;
   url.assign(connection->origin()).append(target);
 
+  PendingRequest* pending = acquire_pending_request();
+  pending->user = user;
+  pending->connection = connection;
+  pending->context = ctx;
+  pending->catch_response = catch_index && lua_toboolean(L, catch_index);
+  if (ctx->failure_listener_ref != LUA_NOREF) {
+    // request_failure listeners see what was sent; only built when someone listens.
+    lua_createtable(L, 0, 5);
+    lua_pushlstring(L, method.data(), method.size());
+    lua_setfield(L, -2, "method");
+    lua_pushlstring(L, url.data(), url.size());
+    lua_setfield(L, -2, "url");
+    lua_pushlstring(L, name.data(), name.size());
+    lua_setfield(L, -2, "name");
+    if (headers_index && lua_istable(L, headers_index)) {
+      lua_pushvalue(L, headers_index);
+    } else {
+      lua_newtable(L);
+    }
+    lua_setfield(L, -2, "headers");
+    if (!body.empty()) {
+      lua_pushlstring(L, body.data(), body.size());
+      lua_setfield(L, -2, "body");
+    }
+    pending->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+
   http::Connection::Exchange exchange;
   exchange.method = method;
   exchange.name = name;
   exchange.url = url;
   exchange.timeout_s = timeout_s;
-  exchange.waiter = user;
+  exchange.waiter = pending;
   exchange.on_complete = &on_exchange_done;
   connection->start(exchange);
   lua_settop(L, top);
-  ctx->scheduler->wait(user, vu::PendingOp{[](void* c) { static_cast<http::Connection*>(c)->abort(); }, connection});
+  ctx->scheduler->wait(user, vu::PendingOp{[](void* p) {
+                                             auto* request = static_cast<PendingRequest*>(p);
+                                             request->connection->abort();
+                                             release_pending_request(request);
+                                           },
+                                           pending});
   return lua_yield(L, 0);
 }
 
 void on_exchange_done(void* waiter, http::ResponseData& data) {
-  auto* user = static_cast<vu::Vu*>(waiter);
+  auto* pending = static_cast<PendingRequest*>(waiter);
+  vu::Vu* user = pending->user;
+  loop::ThreadContext* ctx = pending->context;
   lua_State* co = user->co;
   lua_checkstack(co, 4);
   auto* response = new (lua_newuserdata(co, sizeof(LuaResponse))) LuaResponse{};
-  loop::ThreadContext* ctx = loop::ThreadContext::from(co);
   response->runtime = ctx->http;
   ctx->http->take_pooled(response->data);
   response->data.swap(data);
   push_registry_slot(co, &kResponseMetatable);
   lua_setmetatable(co, -2);
+
+  if (pending->catch_response) {
+    // The script gives the verdict; whatever it has not decided when the task ends is
+    // recorded by status then (see response_task_end).
+    response->awaiting_verdict = true;
+    lua_pushvalue(co, -1);
+    user->scheduler->defer_until_task_end(user, luaL_ref(co, LUA_REGISTRYINDEX));
+  } else {
+    lua_State* L = ctx->main_state;
+    bool listeners = ctx->request_listener_ref != LUA_NOREF || ctx->failure_listener_ref != LUA_NOREF;
+    if (listeners) {
+      lua_pushvalue(co, -1);
+      lua_xmove(co, L, 1);
+      if (pending->request_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, pending->request_ref);
+      } else {
+        lua_pushnil(L);
+      }
+    }
+    record_sample(L, ctx, sample_of(response->data, response->data.error), listeners ? -2 : 0,
+                  listeners && pending->request_ref != LUA_NOREF ? -1 : 0);
+    if (listeners) lua_pop(L, 2);
+  }
+  release_pending_request(pending);
   user->scheduler->complete(user, 1);
 }
 
@@ -383,6 +486,44 @@ int response_json(lua_State* L) {
   return 1;
 }
 
+// Records a catch_response response with the script's verdict (`error` empty = success).
+void settle(lua_State* L, LuaResponse* response, std::string_view error) {
+  response->awaiting_verdict = false;
+  loop::ThreadContext* ctx = loop::ThreadContext::from(L);
+  record_sample(L, ctx, sample_of(response->data, error), 1, 0);
+}
+
+LuaResponse* check_awaiting_verdict(lua_State* L, const char* method) {
+  LuaResponse* response = check_response(L, 1);
+  if (!response->awaiting_verdict)
+    luaL_error(L, "res:%s(): %s", method,
+               "only for requests made with catch_response = true, once, before the task ends");
+  return response;
+}
+
+// res:success(): record this response as a success whatever its status (a 429 that is expected).
+int response_success(lua_State* L) {
+  LuaResponse* response = check_awaiting_verdict(L, "success");
+  settle(L, response, "");
+  return 0;
+}
+
+// res:failure(message): record this response as a failure with `message` as its error.
+int response_failure(lua_State* L) {
+  LuaResponse* response = check_awaiting_verdict(L, "failure");
+  std::string message = lua_isnoneornil(L, 2) ? "failure" : luaL_checkstring(L, 2);
+  if (message.empty()) message = "failure";
+  settle(L, response, message);
+  return 0;
+}
+
+// Called by the scheduler when the task that made a catch_response request ends.
+int response_task_end(lua_State* L) {
+  LuaResponse* response = check_response(L, 1);
+  if (response->awaiting_verdict) settle(L, response, response->data.error);
+  return 0;
+}
+
 int response_index(lua_State* L) {
   auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
   std::size_t length = 0;
@@ -413,6 +554,10 @@ int response_index(lua_State* L) {
     lua_pushlstring(L, reason.data(), reason.size());
   } else if (k == "json") {
     push_registry_slot(L, &kResponseJsonMethod);
+  } else if (k == "success") {
+    push_registry_slot(L, &kResponseSuccessMethod);
+  } else if (k == "failure") {
+    push_registry_slot(L, &kResponseFailureMethod);
   } else {
     lua_pushnil(L);
   }
@@ -479,12 +624,18 @@ int luaopen_cicada_http(lua_State* L) {
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, response_tostring);
   lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, response_task_end);
+  lua_setfield(L, -2, "__cicada_task_end");
   lua_pushliteral(L, "cicada.Response");
   lua_setfield(L, -2, "__metatable");
   set_registry_slot(L, &kResponseMetatable);
 
   lua_pushcfunction(L, response_json);
   set_registry_slot(L, &kResponseJsonMethod);
+  lua_pushcfunction(L, response_success);
+  set_registry_slot(L, &kResponseSuccessMethod);
+  lua_pushcfunction(L, response_failure);
+  set_registry_slot(L, &kResponseFailureMethod);
 
   lua_newtable(L);
   lua_pushcfunction(L, headers_index);

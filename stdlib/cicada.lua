@@ -1,7 +1,7 @@
 -- cicada: the scenario DSL. A script starts with `local cicada = require "cicada"`.
 --
--- The top-level code of a script runs once per worker thread (and once on the coordinator,
--- which reads the user classes from it). Each virtual user is a coroutine running
+-- The top-level code of a script runs once on the coordinator (which checks it and reads the
+-- user classes) and once per worker thread. Each virtual user is a coroutine running
 -- run_user() below; every call that waits (HTTP, sleep) suspends only that coroutine.
 local core = require "cicada.core"
 local http = require "cicada.http"
@@ -9,71 +9,249 @@ local json = require "cicada.json"
 
 local M = { json = json, version = "0.1.0" }
 
-local classes = {}                                  -- user classes, in declaration order
-local class_info = setmetatable({}, { __mode = "k" }) -- class -> { name, weight, tasks }
+local unpack = unpack or table.unpack
 
-local function fail(level, message, ...)
-  error(string.format(message, ...), level + 1)
+-- ---------------------------------------------------------------------------------------
+-- Declarations
+
+local classes = {}                                      -- user classes, in declaration order
+local class_info = setmetatable({}, { __mode = "k" })   -- class -> info
+local taskset_info = setmetatable({}, { __mode = "k" }) -- task set class -> info
+local listeners = {}                                    -- event -> { fn, ... }
+local lifecycle = {}                                    -- setup / teardown functions
+local script_options = {}
+local configuration = { tags = nil, exclude_tags = nil }
+local compiled_classes = nil                            -- runnable classes after tag filtering
+local setup_data = nil
+
+local this_source = debug.getinfo(1, "S").source
+
+-- Raises a misuse error pointing at the script line that called into this module, however
+-- deep inside it the problem was found.
+local function fail(_, message, ...)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then
+      level = 1
+      break
+    end
+    if info.source ~= this_source and info.what ~= "C" then break end
+    level = level + 1
+  end
+  error(string.format(message, ...), level)
 end
 
 local function is_whole(n)
   return type(n) == "number" and n >= 0 and n == math.floor(n) and n < math.huge
 end
 
--- Methods every user class has (and, through it, every user instance).
+local function where(fn)
+  local info = debug.getinfo(fn, "S")
+  return info.short_src .. ":" .. (info.linedefined or 0)
+end
+
+local function tag_set(tags, what)
+  if tags == nil then return {} end
+  if type(tags) == "string" then tags = { tags } end
+  if type(tags) ~= "table" then fail(3, "%s: tags must be a list of strings", what) end
+  local set = {}
+  for _, tag in ipairs(tags) do
+    if type(tag) ~= "string" or tag == "" then fail(3, "%s: tags must be non-empty strings", what) end
+    set[tag] = true
+  end
+  return set
+end
+
+local function is_taskset(value)
+  return type(value) == "table" and taskset_info[value] ~= nil
+end
+
+-- A task entry: { run = function or task set class, weight = n, name = string|nil, tags = set }.
+local function make_entry(run, weight, opts, what)
+  if type(run) ~= "function" and not is_taskset(run) then
+    fail(3, "%s: a task must be a function or a task set (cicada.taskset / cicada.sequence)", what)
+  end
+  if not is_whole(weight) then fail(3, "%s: task weight must be a whole number >= 0", what) end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(3, "%s: task options must be a table", what) end
+  for key in pairs(opts) do
+    if key ~= "tags" and key ~= "name" then fail(3, "%s: unknown task option %q (known: tags, name)", what, tostring(key)) end
+  end
+  if opts.name ~= nil and type(opts.name) ~= "string" then fail(3, "%s: task name must be a string", what) end
+  return { run = run, weight = weight, name = opts.name, tags = tag_set(opts.tags, what) }
+end
+
+-- Tasks given as data: a list ({fn1, fn2} or entries {fn=, weight=, tags=, name=}), or a map
+-- {[fn1] = 3, [fn2] = 1} like Locust's `tasks = {...}`.
+local function parse_tasks(spec, what)
+  local entries = {}
+  if spec == nil then return entries end
+  if type(spec) ~= "table" then fail(3, "%s: tasks must be a list or a {[fn] = weight} table", what) end
+  if #spec > 0 then
+    for _, item in ipairs(spec) do
+      if type(item) == "table" and not is_taskset(item) then
+        local run = item.fn or item.taskset or item[1]
+        entries[#entries + 1] = make_entry(run, item.weight == nil and 1 or item.weight,
+          { tags = item.tags, name = item.name }, what)
+      else
+        entries[#entries + 1] = make_entry(item, 1, nil, what)
+      end
+    end
+  else
+    local keyed = {}
+    for run, weight in pairs(spec) do keyed[#keyed + 1] = { run = run, weight = weight } end
+    -- pairs() order is arbitrary; sort for a stable task list (names, ratios, sequences).
+    table.sort(keyed, function(a, b) return tostring(a.run) < tostring(b.run) end)
+    for _, k in ipairs(keyed) do entries[#entries + 1] = make_entry(k.run, k.weight, nil, what) end
+  end
+  return entries
+end
+
+-- `Owner:task(fn)`, `:task(weight, fn)`, `:task(weight, {tags=, name=}, fn)`, `:task({..}, fn)`.
+local function add_task(owner_name, tasks, a, b, c)
+  local what = owner_name .. ":task()"
+  local weight, opts, run
+  if c ~= nil then
+    weight, opts, run = a, b, c
+  elseif b ~= nil then
+    if type(a) == "table" and not is_taskset(a) then opts, run, weight = a, b, 1 else weight, run = a, b end
+  else
+    weight, run = 1, a
+  end
+  local entry = make_entry(run, weight, opts, what)
+  tasks[#tasks + 1] = entry
+  return run
+end
+
+-- Methods every user class has (and, through it, every user).
 local UserClass = {}
 
-local user_options = { weight = true, wait_time = true, host = true }
+function UserClass:task(a, b, c)
+  local info = class_info[self]
+  if not info then fail(2, "task() must be called on a user class, with a colon: User:task(weight, fn)") end
+  return add_task(info.name, info.tasks, a, b, c)
+end
 
---- cicada.user(name, {weight=, wait_time=, host=}) -> a user class.
--- Methods defined on it (`function Shopper:on_start() ... end`) become the users' methods.
-function M.user(name, opts)
-  if type(name) ~= "string" or name == "" then
-    fail(2, "cicada.user(name, opts): name must be a non-empty string")
+local user_options = {
+  weight = true, fixed_count = true, abstract = true, host = true, wait_time = true, tasks = true, extends = true,
+}
+
+local function check_wait_time(wait_time, what)
+  if wait_time ~= nil and type(wait_time) ~= "function" and type(wait_time) ~= "number" then
+    fail(3, "%s: wait_time must be a function (cicada.between, cicada.constant, ...) or seconds", what)
   end
+end
+
+--- cicada.user(name, {weight=, fixed_count=, abstract=, host=, wait_time=, tasks=, extends=})
+-- returns a user class. Methods defined on it (`function Shopper:on_start() ... end`) become
+-- the users' methods; `extends` inherits another class's methods and tasks.
+function M.user(name, opts)
+  if type(name) ~= "string" or name == "" then fail(2, "cicada.user(name, opts): name must be a non-empty string") end
   opts = opts or {}
   if type(opts) ~= "table" then fail(2, "cicada.user(%q, opts): opts must be a table", name) end
+  local what = string.format("cicada.user(%q)", name)
   for key in pairs(opts) do
     if not user_options[key] then
-      fail(2, "cicada.user(%q): unknown option %q (known: weight, wait_time, host)", name, tostring(key))
+      fail(2, "%s: unknown option %q (known: weight, fixed_count, abstract, host, wait_time, tasks, extends)",
+        what, tostring(key))
     end
   end
   for _, existing in ipairs(classes) do
     if class_info[existing].name == name then fail(2, "user class %q is defined twice", name) end
   end
   local weight = opts.weight == nil and 1 or opts.weight
-  if not is_whole(weight) then fail(2, "cicada.user(%q): weight must be a whole number >= 0", name) end
-  local wait_time = opts.wait_time
-  if wait_time ~= nil and type(wait_time) ~= "function" and type(wait_time) ~= "number" then
-    fail(2, "cicada.user(%q): wait_time must be a function (cicada.between, cicada.constant, ...) or seconds", name)
-  end
-  if opts.host ~= nil and type(opts.host) ~= "string" then fail(2, "cicada.user(%q): host must be a string", name) end
+  if not is_whole(weight) then fail(2, "%s: weight must be a whole number >= 0", what) end
+  local fixed_count = opts.fixed_count or 0
+  if not is_whole(fixed_count) then fail(2, "%s: fixed_count must be a whole number >= 0", what) end
+  check_wait_time(opts.wait_time, what)
+  if opts.host ~= nil and type(opts.host) ~= "string" then fail(2, "%s: host must be a string", what) end
+  local base = opts.extends
+  if base ~= nil and not class_info[base] then fail(2, "%s: extends must be another user class", what) end
 
   local class = setmetatable({}, {
-    __index = UserClass,
+    __index = base or UserClass,
     __tostring = function() return "cicada.user(" .. name .. ")" end,
   })
   class.__index = class
-  class.wait_time = wait_time
-  class.host = opts.host
-  class_info[class] = { name = name, weight = weight, tasks = {} }
+  if opts.wait_time ~= nil then class.wait_time = opts.wait_time end
+  if opts.host ~= nil then class.host = opts.host end
+  class_info[class] = {
+    name = name, weight = weight, fixed_count = fixed_count, abstract = opts.abstract and true or false,
+    tasks = parse_tasks(opts.tasks, what), base = base,
+  }
   classes[#classes + 1] = class
   return class
 end
 
---- User:task([weight,] fn): adds a task; a user picks its next task at random by weight.
-function UserClass:task(weight, fn)
-  local info = class_info[self]
-  if not info then fail(2, "task() must be called on a user class, with a colon: User:task(weight, fn)") end
-  if type(weight) == "function" and fn == nil then weight, fn = 1, weight end
-  if not is_whole(weight) then fail(2, "%s:task(weight, fn): weight must be a whole number >= 0", info.name) end
-  if type(fn) ~= "function" then fail(2, "%s:task(weight, fn): fn must be a function", info.name) end
-  info.tasks[#info.tasks + 1] = { fn = fn, weight = weight }
-  info.total_weight = nil
-  return fn
+-- Task sets ------------------------------------------------------------------------------
+
+local TaskSetClass = {}
+
+function TaskSetClass:task(a, b, c)
+  local info = taskset_info[self]
+  if not info then fail(2, "task() must be called on a task set, with a colon: Set:task(weight, fn)") end
+  return add_task(info.name, info.tasks, a, b, c)
 end
 
---- Wait times: functions of the user returning seconds.
+local Interrupt = {}  -- metatable marking an interrupt signal
+Interrupt.__tostring = function() return "task set interrupted outside a task set" end
+
+--- self:interrupt(reschedule): leave this task set and return to its parent. With reschedule
+-- (the default) the parent picks its next task at once; otherwise it waits first.
+function TaskSetClass:interrupt(reschedule)
+  error(setmetatable({ reschedule = reschedule ~= false }, Interrupt), 0)
+end
+
+local taskset_options = { name = true, tasks = true, on_start = true, on_stop = true, wait_time = true, tags = true }
+
+local function new_taskset(kind, spec, level)
+  spec = spec or {}
+  if type(spec) ~= "table" then fail(level, "cicada.%s{...}: expects a table", kind) end
+  -- cicada.sequence{ fn1, fn2 } is shorthand for cicada.sequence{ tasks = { fn1, fn2 } }.
+  if #spec > 0 and spec.tasks == nil then
+    local copy = { tasks = {} }
+    for k, v in pairs(spec) do
+      if type(k) == "number" then copy.tasks[k] = v else copy[k] = v end
+    end
+    spec = copy
+  end
+  for key in pairs(spec) do
+    if not taskset_options[key] then
+      fail(level, "cicada.%s: unknown option %q (known: name, tasks, on_start, on_stop, wait_time, tags)", kind,
+        tostring(key))
+    end
+  end
+  local caller = debug.getinfo(level, "Sl")
+  local name = spec.name or string.format("%s@%s:%d", kind == "sequence" and "Sequence" or "TaskSet", caller.short_src,
+    caller.currentline)
+  local what = string.format("cicada.%s(%q)", kind, name)
+  check_wait_time(spec.wait_time, what)
+  for _, hook in ipairs({ "on_start", "on_stop" }) do
+    if spec[hook] ~= nil and type(spec[hook]) ~= "function" then fail(level, "%s: %s must be a function", what, hook) end
+  end
+  local set = setmetatable({}, {
+    __index = TaskSetClass,
+    __tostring = function() return what end,
+  })
+  set.__index = set
+  set.on_start, set.on_stop, set.wait_time = spec.on_start, spec.on_stop, spec.wait_time
+  taskset_info[set] = {
+    name = name, tasks = parse_tasks(spec.tasks, what), sequential = kind == "sequence",
+    tags = tag_set(spec.tags, what),
+  }
+  return set
+end
+
+--- cicada.taskset{name=, tasks=, on_start=, on_stop=, wait_time=, tags=}: a group of tasks a
+-- user enters when the set is picked as a task, and stays in until self:interrupt().
+function M.taskset(spec) return new_taskset("taskset", spec, 3) end
+
+--- cicada.sequence{fn1, fn2, ...}: a task set that runs its tasks in order, over and over.
+function M.sequence(spec) return new_taskset("sequence", spec, 3) end
+
+-- Wait times -------------------------------------------------------------------------------
+
 function M.between(min_s, max_s)
   if type(min_s) ~= "number" or type(max_s) ~= "number" or min_s < 0 or max_s < min_s then
     fail(2, "cicada.between(min, max): need 0 <= min <= max (seconds)")
@@ -86,67 +264,277 @@ function M.constant(seconds)
   return function() return seconds end
 end
 
+--- Waits so that tasks start every `seconds` at most: wait = max(0, seconds - task time).
+function M.constant_pacing(seconds)
+  if type(seconds) ~= "number" or seconds < 0 then fail(2, "cicada.constant_pacing(seconds): need a number >= 0") end
+  return function(self)
+    local now = core.now()
+    local last_run = rawget(self, "__pacing_last_run")
+    local wait
+    if last_run == nil then
+      wait = seconds
+    else
+      local run_time = now - last_run - rawget(self, "__pacing_last_wait")
+      wait = math.max(0, seconds - run_time)
+    end
+    rawset(self, "__pacing_last_run", now)
+    rawset(self, "__pacing_last_wait", wait)
+    return wait
+  end
+end
+
+--- At most `per_second` task runs per second for each user.
+function M.constant_throughput(per_second)
+  if type(per_second) ~= "number" or per_second <= 0 then fail(2, "cicada.constant_throughput(n): need n > 0") end
+  return M.constant_pacing(1 / per_second)
+end
+
 M.sleep = core.sleep
 M.now = core.now
 
--- ---------------------------------------------------------------------------------------
--- Driven by the runtime (names starting with _ are not part of the scenario API).
+-- Events -----------------------------------------------------------------------------------
 
---- The user classes, for the coordinator: { {name=, weight=, host=, tasks=}, ... }.
-function M._classes()
-  local list = {}
-  for i, class in ipairs(classes) do
-    local info = class_info[class]
-    list[i] = { name = info.name, weight = info.weight, host = class.host, tasks = #info.tasks }
-  end
-  return list
-end
+-- Coordinator events run once per process; the others on the worker thread that saw them.
+local coordinator_events = {
+  test_start = true, test_stopping = true, test_stop = true, spawning_complete = true, reset_stats = true,
+  quitting = true,
+}
+local worker_events = { request = true, request_failure = true, user_error = true }
+
+local Captured = {}  -- metatable of an error caught with its traceback
 
 local function capture_error(err)
+  if getmetatable(err) == Interrupt or err == M.STOP_USER then return err end
   local traceback = debug.traceback("", 2)
   -- Drop the frames of this file below the task: they are the same for every error.
   local cut = traceback:find("\n%s*%[C%]: in function 'xpcall'")
   if cut then traceback = traceback:sub(1, cut - 1) end
   traceback = traceback:gsub("^\n", "")
-  return { message = tostring(err), traceback = traceback }
+  return setmetatable({ message = tostring(err), traceback = traceback }, Captured)
 end
 
-local function report(captured)
-  core.exception(captured.message, captured.traceback)
-end
-
-function M._new_user(class_index, user_id)
-  local class = classes[class_index]
-  local user = setmetatable({}, class)
-  user.user_id = user_id
-  user.client = http.new_client(core.host_override() or class.host)
-  return user
-end
-
-local function task_picker(info)
-  local tasks = info.tasks
-  if not info.total_weight then
-    local total = 0
-    for _, t in ipairs(tasks) do total = total + t.weight end
-    info.total_weight = total
+local function dispatch(event, ...)
+  local list = listeners[event]
+  if not list then return end
+  for _, fn in ipairs(list) do
+    local ok, err = xpcall(fn, capture_error, ...)
+    if not ok and getmetatable(err) == Captured then
+      core.exception(err.message, err.traceback)
+    end
   end
-  local total = info.total_weight
-  if #tasks == 1 then
-    local only = tasks[1].fn
+end
+
+local function request_dispatcher(info) dispatch("request", info) end
+local function failure_dispatcher(request, response, err) dispatch("request_failure", request, response, err) end
+
+--- cicada.on(event, fn): listen to an event. See docs/scenarios.md for where each runs.
+function M.on(event, fn)
+  if type(event) ~= "string" or not (coordinator_events[event] or worker_events[event] or event == "init") then
+    local known = {}
+    for name in pairs(coordinator_events) do known[#known + 1] = name end
+    for name in pairs(worker_events) do known[#known + 1] = name end
+    known[#known + 1] = "init"
+    table.sort(known)
+    fail(2, "cicada.on(event, fn): unknown event %q (known: %s)", tostring(event), table.concat(known, ", "))
+  end
+  if type(fn) ~= "function" then fail(2, "cicada.on(%q, fn): fn must be a function", event) end
+  listeners[event] = listeners[event] or {}
+  table.insert(listeners[event], fn)
+  if event == "request" or event == "request_failure" then
+    core.set_listeners(listeners.request and request_dispatcher or nil,
+      listeners.request_failure and failure_dispatcher or nil)
+  end
+  return fn
+end
+
+-- Set-up, options, control flow -----------------------------------------------------------
+
+--- cicada.setup(fn): fn(ctx) runs once on the coordinator before users start; what it
+-- returns (plain values and tables) becomes self.setup_data of every user.
+function M.setup(fn)
+  if type(fn) ~= "function" then fail(2, "cicada.setup(fn): fn must be a function") end
+  lifecycle.setup = fn
+end
+
+--- cicada.teardown(fn): fn(ctx, setup_data) runs once on the coordinator after users stop.
+function M.teardown(fn)
+  if type(fn) ~= "function" then fail(2, "cicada.teardown(fn): fn must be a function") end
+  lifecycle.teardown = fn
+end
+
+local option_names = {
+  host = "string", users = "number", spawn_rate = "number", run_time = "string", iterations = "number",
+  threads = "number", tags = "table", exclude_tags = "table", stop_timeout = "string",
+  exit_code_on_error = "number",
+}
+
+--- cicada.options{host=, users=, spawn_rate=, run_time=, ...}: defaults for the command line
+-- options; a config file, CICADA_* variables and the command line override them.
+function M.options(opts)
+  if type(opts) ~= "table" then fail(2, "cicada.options{...}: expects a table") end
+  for key, value in pairs(opts) do
+    local expected = option_names[key]
+    if not expected then
+      local known = {}
+      for name in pairs(option_names) do known[#known + 1] = name end
+      table.sort(known)
+      fail(2, "cicada.options: unknown option %q (known: %s)", tostring(key), table.concat(known, ", "))
+    end
+    if type(value) == "number" and (key == "run_time" or key == "stop_timeout") then value = tostring(value) end
+    if type(value) == "string" and (key == "tags" or key == "exclude_tags") then value = { value } end
+    if type(value) ~= expected then fail(2, "cicada.options: %s must be a %s", key, expected) end
+    script_options[key] = value
+  end
+end
+
+M.STOP_USER = setmetatable({}, { __tostring = function() return "cicada.stop_user() outside a user" end })
+
+--- cicada.stop_user(): ends the calling user (its on_stop runs) as Locust's StopUser does.
+function M.stop_user()
+  error(M.STOP_USER, 0)
+end
+
+--- cicada.stop_test(reason): stops the whole test, as if its run time were over.
+function M.stop_test(reason)
+  core.stop_test(reason and tostring(reason) or "cicada.stop_test() called")
+  if not core.is_coordinator() then core.park() end
+end
+
+--- cicada.record{method=, name=, response_time=ms, length=, error=}: a custom sample.
+M.record = core.record
+
+-- ---------------------------------------------------------------------------------------
+-- Compilation: tasks of every runnable class after tag filtering
+
+local function selected_by_tags(tags)
+  local exclude, include = configuration.exclude_tags, configuration.tags
+  if exclude then
+    for tag in pairs(tags) do if exclude[tag] then return false end end
+  end
+  if include then
+    for tag in pairs(tags) do if include[tag] then return true end end
+    return false
+  end
+  return true
+end
+
+local function union(a, b)
+  local out = {}
+  for k in pairs(a) do out[k] = true end
+  for k in pairs(b) do out[k] = true end
+  return out
+end
+
+-- A task's display name: its own, the field of the class that holds it, or where it is defined.
+local function task_name(run, owners)
+  for _, owner in ipairs(owners) do
+    local scan = owner
+    while type(scan) == "table" do
+      for key, value in pairs(scan) do
+        if value == run and type(key) == "string" then return key end
+      end
+      local mt = getmetatable(scan)
+      scan = mt and mt.__index
+      if scan == UserClass or scan == TaskSetClass then break end
+    end
+  end
+  return where(run)
+end
+
+local compile_entries
+
+local function compile_taskset(set, inherited, owners, visiting)
+  if visiting[set] then fail(1, "task set %q contains itself", taskset_info[set].name) end
+  visiting[set] = true
+  local info = taskset_info[set]
+  local entries = compile_entries(info.tasks, union(inherited, info.tags), { set, unpack(owners) }, visiting)
+  visiting[set] = nil
+  if #entries == 0 then return nil end
+  local total = 0
+  for _, e in ipairs(entries) do total = total + e.weight end
+  return { class = set, name = info.name, entries = entries, total = total, sequential = info.sequential }
+end
+
+function compile_entries(raw, inherited, owners, visiting)
+  local out = {}
+  for _, entry in ipairs(raw) do
+    if entry.weight > 0 then
+      local tags = union(inherited, entry.tags)
+      if is_taskset(entry.run) then
+        local set = compile_taskset(entry.run, tags, owners, visiting)
+        if set then out[#out + 1] = { weight = entry.weight, name = entry.name or set.name, taskset = set } end
+      elseif selected_by_tags(tags) then
+        out[#out + 1] = { weight = entry.weight, name = entry.name or task_name(entry.run, owners), fn = entry.run }
+      end
+    end
+  end
+  return out
+end
+
+-- A class's tasks: its base's, then its own (as Locust collects @task methods along the MRO).
+local function declared_tasks(class)
+  local info = class_info[class]
+  local all = {}
+  if info.base then
+    for _, e in ipairs(declared_tasks(info.base)) do all[#all + 1] = e end
+  end
+  for _, e in ipairs(info.tasks) do all[#all + 1] = e end
+  return all
+end
+
+local function compile()
+  if compiled_classes then return compiled_classes end
+  compiled_classes = {}
+  for _, class in ipairs(classes) do
+    local info = class_info[class]
+    if not info.abstract then
+      local declared = declared_tasks(class)
+      local entries = compile_entries(declared, {}, { class }, {})
+      local total = 0
+      for _, e in ipairs(entries) do total = total + e.weight end
+      compiled_classes[#compiled_classes + 1] = {
+        class = class, name = info.name, weight = info.weight, fixed_count = info.fixed_count,
+        entries = entries, total = total, declared = #declared,
+      }
+    end
+  end
+  return compiled_classes
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Running users (driven by the runtime; names starting with _ are not part of the API)
+
+local function report(captured, user)
+  core.exception(captured.message, captured.traceback)
+  dispatch("user_error", user, captured.message, captured.traceback)
+end
+
+local function picker(compiled)
+  local entries, total = compiled.entries, compiled.total
+  if compiled.sequential then
+    local index = 0
+    return function()
+      index = index % #entries + 1
+      return entries[index]
+    end
+  end
+  if #entries == 1 then
+    local only = entries[1]
     return function() return only end
   end
+  local random = math.random
   return function()
-    local r = math.random() * total
-    for i = 1, #tasks do
-      r = r - tasks[i].weight
-      if r < 0 then return tasks[i].fn end
+    local r = random() * total
+    for i = 1, #entries do
+      r = r - entries[i].weight
+      if r < 0 then return entries[i] end
     end
-    return tasks[#tasks].fn
+    return entries[#entries]
   end
 end
 
-local function waiter(user)
-  local wait_time = user.wait_time
+local function waiter(owner)
+  local wait_time = owner.wait_time
   if wait_time == nil then return nil end
   if type(wait_time) == "number" then
     return function() return wait_time end
@@ -160,36 +548,236 @@ local function waiter(user)
   end
 end
 
-local begin_iteration, end_iteration, sleep = core.begin_iteration, core.end_iteration, core.sleep
+local begin_iteration, end_task, sleep = core.begin_iteration, core.end_task, core.sleep
 
---- A user's life: on_start, then tasks until the test stops it. Errors in a task are
--- counted as exceptions and the user goes on with its next task, as in Locust.
-function M._run_user(user)
-  local info = class_info[getmetatable(user)]
-  if user.on_start then
-    local ok, err = xpcall(user.on_start, capture_error, user)
-    if not ok then
-      report(err)
-      return -- a user whose on_start failed has no state to run tasks with
+local run_taskset
+
+-- Runs one picked entry for `target` (the user or a task set instance). Returns true when the
+-- next task should start at once (a task set interrupted itself with reschedule).
+local function run_entry(entry, target, user)
+  if entry.taskset then return run_taskset(entry.taskset, target, user) end
+  begin_iteration()  -- parks here for good once an --iterations budget is used up
+  local ok, err = xpcall(entry.fn, capture_error, target)
+  local go_on = end_task()
+  if not ok then
+    if err == M.STOP_USER or getmetatable(err) == Interrupt then error(err, 0) end
+    report(err, user)
+  end
+  if not go_on then error(M.STOP_USER, 0) end  -- stopped while the task ran (--stop-timeout)
+  return false
+end
+
+local function wait_after(wait, self)
+  if wait then
+    local seconds = wait(self)
+    if seconds > 0 then sleep(seconds) end
+  end
+end
+
+function run_taskset(compiled, parent, user)
+  local set = setmetatable({ user = user, parent = parent, client = user.client, setup_data = user.setup_data },
+    compiled.class)
+  local stack = user.__tasksets
+  stack[#stack + 1] = set
+  local ok, err = pcall(function()
+    if set.on_start then
+      local started, start_err = xpcall(set.on_start, capture_error, set)
+      if not started then
+        if start_err == M.STOP_USER or getmetatable(start_err) == Interrupt then error(start_err, 0) end
+        report(start_err, user)
+        set:interrupt(false)
+      end
+    end
+    local next_entry = picker(compiled)
+    local wait = waiter(set) or waiter(user)
+    while true do
+      if not run_entry(next_entry(), set, user) then wait_after(wait, set) end
+    end
+  end)
+  if getmetatable(err) ~= Interrupt then error(err, 0) end  -- stopping: the stop chain ends it
+  stack[#stack] = nil
+  if set.on_stop then
+    local stopped, stop_err = xpcall(set.on_stop, capture_error, set)
+    if not stopped then
+      if stop_err == M.STOP_USER then error(stop_err, 0) end
+      if getmetatable(stop_err) == Captured then report(stop_err, user) end
     end
   end
-  local pick = task_picker(info)
-  local wait = waiter(user)
-  while begin_iteration() do
-    local ok, err = xpcall(pick(), capture_error, user)
-    if not ok then report(err) end
-    end_iteration()
-    if wait then
-      local seconds = wait(user)
-      if seconds > 0 then sleep(seconds) end
+  return err.reschedule
+end
+
+-- on_stop of the task sets the user is in (innermost first), then of the user.
+local function stop_chain(user)
+  local stack = user.__tasksets or {}
+  for i = #stack, 1, -1 do
+    local set = stack[i]
+    stack[i] = nil
+    if set.on_stop then
+      local ok, err = xpcall(set.on_stop, capture_error, set)
+      if not ok and getmetatable(err) == Captured then report(err, user) end
     end
+  end
+  if user.on_stop then
+    local ok, err = xpcall(user.on_stop, capture_error, user)
+    if not ok and getmetatable(err) == Captured then report(err, user) end
+  end
+  end_task()
+end
+
+function M._new_user(class_index, user_id)
+  local compiled = compile()[class_index]
+  local user = setmetatable({}, compiled.class)
+  user.user_id = user_id
+  user.setup_data = setup_data
+  user.client = http.new_client(core.host_override() or compiled.class.host)
+  user.__tasksets = {}
+  return user
+end
+
+--- A user's life: on_start, then tasks until the test stops it. Errors in a task are counted
+-- as exceptions and the user goes on with its next task, as in Locust.
+function M._run_user(user)
+  local compiled = compile()
+  local class = getmetatable(user)
+  for _, c in ipairs(compiled) do
+    if c.class == class then compiled = c break end
+  end
+  local ok, err = xpcall(function()
+    if user.on_start then
+      local started, start_err = xpcall(user.on_start, capture_error, user)
+      end_task()
+      if not started then
+        if start_err == M.STOP_USER then error(start_err, 0) end
+        report(start_err, user)
+        return -- a user whose on_start failed has no state to run tasks with
+      end
+    end
+    local next_entry = picker(compiled)
+    local wait = waiter(user)
+    while true do
+      if not run_entry(next_entry(), user, user) then wait_after(wait, user) end
+    end
+  end, capture_error)
+  if ok then return end
+  if err == M.STOP_USER then
+    stop_chain(user)
+  elseif getmetatable(err) == Interrupt then
+    core.exception("self:interrupt() called outside a task set", "")
+  else
+    report(err, user)  -- e.g. a wait_time function that failed: the user ends
   end
 end
 
 function M._stop_user(user)
-  if user.on_stop then
-    local ok, err = xpcall(user.on_stop, capture_error, user)
-    if not ok then report(err) end
+  stop_chain(user)
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Coordinator side and configuration
+
+--- _configure{tags = {..}|nil, exclude_tags = {..}|nil}: the resolved options that shape tasks.
+function M._configure(config)
+  local function to_set(list)
+    if not list or #list == 0 then return nil end
+    local set = {}
+    for _, tag in ipairs(list) do set[tag] = true end
+    return set
+  end
+  configuration.tags = to_set(config.tags)
+  configuration.exclude_tags = to_set(config.exclude_tags)
+  compiled_classes = nil
+end
+
+function M._script_options()
+  return script_options
+end
+
+--- The runnable user classes: { {name=, weight=, fixed_count=, host=, tasks=, declared=}, ... }.
+function M._classes()
+  local list = {}
+  for i, c in ipairs(compile()) do
+    list[i] = {
+      name = c.name, weight = c.weight, fixed_count = c.fixed_count, host = c.class.host, tasks = #c.entries,
+      declared = c.declared,
+    }
+  end
+  return list
+end
+
+--- Locust's --show-task-ratio: the share of each task within its class, and of the total.
+function M._task_ratio_report(class_user_counts)
+  local lines = {}
+  local compiled = compile()
+  local total_users = 0
+  for i = 1, #compiled do total_users = total_users + (class_user_counts[i] or 0) end
+  local function walk(entries, total, scale, depth)
+    for _, e in ipairs(entries) do
+      local share = total > 0 and e.weight / total * scale or 0
+      lines[#lines + 1] = string.format(" %-10s %s", string.rep("  ", depth) .. string.format("%-6.1f", share * 100),
+        string.rep("  ", depth) .. e.name)
+      if e.taskset then walk(e.taskset.entries, e.taskset.total, share, depth + 1) end
+    end
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = " Task ratio per User class"
+  lines[#lines + 1] = " " .. string.rep("-", 78)
+  for _, c in ipairs(compiled) do
+    lines[#lines + 1] = string.format(" %-10s %s", "100.0", c.name)
+    walk(c.entries, c.total, 1, 1)
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = " Total task ratio"
+  lines[#lines + 1] = " " .. string.rep("-", 78)
+  for i, c in ipairs(compiled) do
+    local share = total_users > 0 and (class_user_counts[i] or 0) / total_users or 0
+    lines[#lines + 1] = string.format(" %-10s %s", string.format("%-6.1f", share * 100), c.name)
+    walk(c.entries, c.total, share, 1)
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+function M._fire(event, ...)
+  dispatch(event, ...)
+end
+
+function M._has_setup() return lifecycle.setup ~= nil end
+function M._has_teardown() return lifecycle.teardown ~= nil end
+function M._has_listeners(event) return listeners[event] ~= nil end
+
+function M._set_setup_data(value)
+  setup_data = value
+end
+
+--- A context for coordinator work (setup, teardown, events): a client for the first host.
+function M._new_context(host)
+  return { client = http.new_client(host), host = host, setup_data = setup_data }
+end
+
+--- Runs coordinator work in its own coroutine. ctx.__action is "setup", "teardown" or an
+-- event name; ctx.__arg its argument. Errors are returned in ctx.__error.
+function M._run_coordinator_action(ctx)
+  local action = ctx.__action
+  local ok, result
+  if action == "setup" then
+    ok, result = xpcall(lifecycle.setup, capture_error, ctx)
+    if ok then
+      setup_data = result
+      ctx.setup_data = result
+      ctx.__result = result
+    end
+  elseif action == "teardown" then
+    ok, result = xpcall(lifecycle.teardown, capture_error, ctx, setup_data)
+  else
+    ok = true
+    if ctx.__arg ~= nil then dispatch(action, ctx.__arg, ctx) else dispatch(action, ctx) end
+  end
+  end_task()
+  if not ok then
+    if getmetatable(result) == Captured then
+      ctx.__error = result.message .. "\n" .. result.traceback
+    else
+      ctx.__error = tostring(result)
+    end
   end
 end
 

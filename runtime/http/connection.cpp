@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "runtime/http/http_runtime.h"
-#include "runtime/stats/stats_book.h"
 
 namespace cicada::http {
 
@@ -322,8 +321,9 @@ void Connection::complete(bool keep_alive) {
       response_.error += reason;
     }
   }
-  runtime_->stats()->record_request(method_, name_, (response_.elapsed_ns + 500) / 1000, response_.content_length,
-                                    response_.error);
+  // The caller records the sample: with catch_response the script decides its outcome first.
+  response_.method.swap(method_);
+  response_.name.swap(name_);
 
   void* waiter = waiter_;
   Completion on_complete = on_complete_;

@@ -10,10 +10,6 @@
 #include "runtime/http/dns_cache.h"
 #include "runtime/http/response.h"
 
-namespace cicada::stats {
-class StatsBook;
-}
-
 namespace cicada::http {
 
 struct HttpDefaults {
@@ -24,10 +20,9 @@ struct HttpDefaults {
 
 class HttpRuntime {
  public:
-  HttpRuntime(uv_loop_t* loop, stats::StatsBook* stats) : loop_(loop), stats_(stats), dns_(loop) {}
+  explicit HttpRuntime(uv_loop_t* loop) : loop_(loop), dns_(loop) {}
 
   uv_loop_t* loop() const { return loop_; }
-  stats::StatsBook* stats() const { return stats_; }
   DnsCache& dns() { return dns_; }
   HttpDefaults& defaults() { return defaults_; }
 
@@ -45,7 +40,6 @@ class HttpRuntime {
   static constexpr std::size_t kMaxPooled = 1024;
   static constexpr std::size_t kMaxPooledBodyCapacity = 1 << 20;
   uv_loop_t* loop_;
-  stats::StatsBook* stats_;
   DnsCache dns_;
   HttpDefaults defaults_;
   std::array<char, 64 * 1024> read_buffer_{};

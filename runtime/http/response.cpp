@@ -6,9 +6,10 @@
 
 namespace cicada::http {
 
-const HeaderSpan* ResponseData::find_header(std::string_view name) const {
+const HeaderSpan* ResponseData::find_header(std::string_view header) const {
   for (const HeaderSpan& h : headers)
-    if (h.name_length == name.size() && strncasecmp(header_bytes.data() + h.name_offset, name.data(), name.size()) == 0)
+    if (h.name_length == header.size() &&
+        strncasecmp(header_bytes.data() + h.name_offset, header.data(), header.size()) == 0)
       return &h;
   return nullptr;
 }
@@ -20,6 +21,8 @@ void ResponseData::swap(ResponseData& other) noexcept {
   headers.swap(other.headers);
   body.swap(other.body);
   url.swap(other.url);
+  method.swap(other.method);
+  name.swap(other.name);
   std::swap(elapsed_ns, other.elapsed_ns);
   std::swap(content_length, other.content_length);
 }

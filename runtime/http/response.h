@@ -19,13 +19,15 @@ struct ResponseData {
   std::vector<HeaderSpan> headers;
   std::string body;
   std::string url;             // the URL requested
+  std::string method;          // the request's method and stats name
+  std::string name;
   std::uint64_t elapsed_ns = 0;
   std::uint64_t content_length = 0;  // body bytes received
 
   std::string_view header_name(const HeaderSpan& h) const { return {header_bytes.data() + h.name_offset, h.name_length}; }
   std::string_view header_value(const HeaderSpan& h) const { return {header_bytes.data() + h.value_offset, h.value_length}; }
   // First header with this name, compared case-insensitively.
-  const HeaderSpan* find_header(std::string_view name) const;
+  const HeaderSpan* find_header(std::string_view header) const;
 
   void clear() {
     status = 0;
@@ -34,6 +36,8 @@ struct ResponseData {
     headers.clear();
     body.clear();
     url.clear();
+    method.clear();
+    name.clear();
     elapsed_ns = 0;
     content_length = 0;
   }

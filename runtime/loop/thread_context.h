@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 struct lua_State;
@@ -26,9 +27,16 @@ struct ThreadContext {
   int thread_index = -1;  // -1 on the coordinator
   bool is_coordinator = false;
   std::string host_override;  // -H/--host, empty when not given
+  lua_State* main_state = nullptr;  // the thread's Lua state (users run in its coroutines)
   vu::Scheduler* scheduler = nullptr;
   stats::StatsBook* stats = nullptr;
   http::HttpRuntime* http = nullptr;
+  // Registry references to the stdlib's dispatchers, set only while the script has listeners
+  // for these events, so that a request costs nothing extra without them.
+  int request_listener_ref = -2;  // LUA_NOREF
+  int failure_listener_ref = -2;
+  // cicada.stop_test(reason): asks the coordinator to end the test.
+  std::function<void(const std::string& reason)> request_stop;
 
   void install(lua_State* L);
   static ThreadContext* from(lua_State* L);

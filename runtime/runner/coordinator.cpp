@@ -50,7 +50,7 @@ Coordinator::~Coordinator() {
 double Coordinator::now_s() const { return static_cast<double>(uv_hrtime()) / 1e9; }
 
 bool Coordinator::prepare(std::string* error) {
-  http_ = std::make_unique<http::HttpRuntime>(&loop_, &coordinator_book_);
+  http_ = std::make_unique<http::HttpRuntime>(&loop_);
   context_.loop = &loop_;
   context_.is_coordinator = true;
   context_.host_override = options_.host;

@@ -49,6 +49,7 @@ int traceback_handler(lua_State* L) {
 ScriptHost::ScriptHost(loop::ThreadContext* context) {
   L_ = luaL_newstate();
   luaL_openlibs(L_);
+  context->main_state = L_;
   context->install(L_);
 
   add_preload(L_, "cicada.core", bindings::luaopen_cicada_core);

@@ -16,6 +16,13 @@ std::string error_message(lua_State* L, int index) {
   return std::string("(error object is a ") + luaL_typename(L, index) + " value)";
 }
 
+std::uint64_t to_ms(double seconds) { return static_cast<std::uint64_t>(std::llround(std::max(0.0, seconds) * 1000.0)); }
+
+void close_and_delete_user(Vu* vu) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&vu->sleep_timer),
+           [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
+}
+
 }  // namespace
 
 Scheduler::Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
@@ -40,8 +47,7 @@ void Scheduler::spawn(int class_index, int count) {
     if (lua_pcall(main_, 2, 1, 0) != 0) {
       record_exception(error_message(main_, -1), "");
       lua_pop(main_, 1);
-      uv_close(reinterpret_cast<uv_handle_t*>(&vu->sleep_timer),
-               [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
+      close_and_delete_user(vu);
       continue;
     }
     vu->self_ref = luaL_ref(main_, LUA_REGISTRYINDEX);
@@ -99,20 +105,19 @@ void Scheduler::complete(Vu* vu, int nargs) {
 }
 
 void Scheduler::sleep(Vu* vu, double seconds) {
-  auto timeout_ms = static_cast<std::uint64_t>(std::llround(std::max(0.0, seconds) * 1000.0));
   uv_timer_start(
       &vu->sleep_timer,
       [](uv_timer_t* timer) {
         auto* user = static_cast<Vu*>(timer->data);
         user->scheduler->complete(user, 0);
       },
-      timeout_ms, 0);
+      to_ms(seconds), 0);
   wait(vu, PendingOp{[](void* data) { uv_timer_stop(&static_cast<Vu*>(data)->sleep_timer); }, vu});
 }
 
 bool Scheduler::begin_iteration(Vu* vu) {
-  if (stopping_ || iteration_budget_ == 0) {
-    wait(vu, PendingOp{});  // parked until stop_all() cancels it
+  if (stopping_ || vu->stop_requested || iteration_budget_ == 0) {
+    park(vu);
     return false;
   }
   if (iteration_budget_ > 0) {
@@ -120,7 +125,15 @@ bool Scheduler::begin_iteration(Vu* vu) {
     ++iterations_in_flight_;
     vu->in_iteration = true;
   }
+  vu->in_task = true;
   return true;
+}
+
+bool Scheduler::end_task(Vu* vu, lua_State* L) {
+  vu->in_task = false;
+  settle_deferred(vu, L);
+  end_iteration(vu);
+  return !vu->stop_requested;
 }
 
 void Scheduler::end_iteration(Vu* vu) {
@@ -130,6 +143,26 @@ void Scheduler::end_iteration(Vu* vu) {
   if (iteration_budget_ == 0 && iterations_in_flight_ == 0 && !exhausted_reported_) {
     exhausted_reported_ = true;
     listener_->on_iterations_exhausted();
+  }
+}
+
+void Scheduler::defer_until_task_end(Vu* vu, int registry_ref) { vu->deferred_refs.push_back(registry_ref); }
+
+void Scheduler::settle_deferred(Vu* vu, lua_State* L) {
+  while (!vu->deferred_refs.empty()) {
+    int ref = vu->deferred_refs.back();
+    vu->deferred_refs.pop_back();
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    if (luaL_getmetafield(L, -1, "__cicada_task_end")) {
+      lua_insert(L, -2);
+      if (lua_pcall(L, 1, 0, 0) != 0) {
+        record_exception(error_message(L, -1), "");
+        lua_pop(L, 1);
+      }
+    } else {
+      lua_pop(L, 1);
+    }
   }
 }
 
@@ -151,10 +184,23 @@ void Scheduler::release_coroutine(Vu* vu) {
   vu->co = nullptr;
 }
 
-void Scheduler::begin_stop(Vu* vu) {
+void Scheduler::begin_stop(Vu* vu, bool let_task_finish) {
   if (vu->phase != Vu::Phase::Running) return;
   vu->phase = Vu::Phase::Stopping;
+  if (let_task_finish && vu->in_task) {
+    // The stdlib sees this at the end of the task and runs the user's on_stop itself.
+    vu->stop_requested = true;
+    return;
+  }
+  interrupt_and_stop(vu);
+}
+
+// Abandons whatever the user's coroutine was doing and runs its on_stop in a fresh one.
+void Scheduler::interrupt_and_stop(Vu* vu) {
+  vu->stop_requested = false;
+  vu->in_task = false;
   cancel_pending(vu);
+  settle_deferred(vu, main_);
   end_iteration(vu);
   release_coroutine(vu);
   start_coroutine(vu, hooks_.stop_user);
@@ -165,33 +211,43 @@ void Scheduler::stop_users(int class_index, int count) {
     Vu* vu = users_[i];
     if (vu->class_index != class_index || vu->phase != Vu::Phase::Running) continue;
     --count;
-    begin_stop(vu);
+    begin_stop(vu, stop_timeout_s_ > 0);
   }
 }
 
 void Scheduler::stop_all(double grace_s) {
   if (stopping_) return;
   stopping_ = true;
-  // Copy: begin_stop may finish users (and so edit users_) synchronously.
+  on_stop_grace_s_ = grace_s;
+  bool let_tasks_finish = stop_timeout_s_ > 0;
+  // Copy: stopping may finish users (and so edit users_) synchronously.
   std::vector<Vu*> running = users_;
-  for (Vu* vu : running) begin_stop(vu);
+  for (Vu* vu : running) begin_stop(vu, let_tasks_finish);
   if (live_users_ > 0) {
-    grace_timer_ = new uv_timer_t;
-    uv_timer_init(loop_, grace_timer_);
-    grace_timer_->data = this;
+    stop_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, stop_timer_);
+    stop_timer_->data = this;
+    stop_phase_ = let_tasks_finish ? StopPhase::TasksFinishing : StopPhase::OnStopRunning;
     uv_timer_start(
-        grace_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_grace_expired(); },
-        static_cast<std::uint64_t>(std::max(0.0, grace_s) * 1000.0), 0);
+        stop_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_stop_timer(); },
+        to_ms(let_tasks_finish ? stop_timeout_s_ : on_stop_grace_s_), 0);
   }
   check_all_stopped();
 }
 
-void Scheduler::on_grace_expired() {
+void Scheduler::on_stop_timer() {
   std::vector<Vu*> remaining = users_;
-  for (Vu* vu : remaining) {
-    cancel_pending(vu);
-    finish(vu);
+  if (stop_phase_ == StopPhase::TasksFinishing) {
+    // --stop-timeout is over: interrupt the tasks still running; on_stop gets its grace period.
+    stop_phase_ = StopPhase::OnStopRunning;
+    uv_timer_start(
+        stop_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_stop_timer(); },
+        to_ms(on_stop_grace_s_), 0);
+    for (Vu* vu : remaining)
+      if (vu->stop_requested) interrupt_and_stop(vu);
+    return;
   }
+  for (Vu* vu : remaining) finish(vu);
 }
 
 void Scheduler::finish(Vu* vu) {
@@ -199,6 +255,7 @@ void Scheduler::finish(Vu* vu) {
   bool ended_by_itself = vu->phase == Vu::Phase::Running;
   vu->phase = Vu::Phase::Done;
   cancel_pending(vu);
+  settle_deferred(vu, main_);
   end_iteration(vu);
   release_coroutine(vu);
   if (vu->self_ref != LUA_NOREF) luaL_unref(main_, LUA_REGISTRYINDEX, vu->self_ref);
@@ -211,8 +268,7 @@ void Scheduler::finish(Vu* vu) {
   --live_users_;
 
   int class_index = vu->class_index;
-  uv_close(reinterpret_cast<uv_handle_t*>(&vu->sleep_timer),
-           [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
+  close_and_delete_user(vu);
   if (ended_by_itself && !stopping_) listener_->on_user_ended(class_index);
   check_all_stopped();
 }
@@ -220,12 +276,15 @@ void Scheduler::finish(Vu* vu) {
 void Scheduler::check_all_stopped() {
   if (!stopping_ || live_users_ > 0 || all_stopped_reported_) return;
   all_stopped_reported_ = true;
-  if (grace_timer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(grace_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    grace_timer_ = nullptr;
-  }
+  close_stop_timer();
   listener_->on_all_stopped();
+}
+
+void Scheduler::close_stop_timer() {
+  if (!stop_timer_) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(stop_timer_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  stop_timer_ = nullptr;
 }
 
 void Scheduler::shutdown() {
@@ -233,11 +292,7 @@ void Scheduler::shutdown() {
   all_stopped_reported_ = true;  // nobody listens any more
   std::vector<Vu*> remaining = users_;
   for (Vu* vu : remaining) finish(vu);
-  if (grace_timer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(grace_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    grace_timer_ = nullptr;
-  }
+  close_stop_timer();
 }
 
 }  // namespace cicada::vu

@@ -41,7 +41,10 @@ struct Vu {
   int co_ref = -2;          // LUA_NOREF
   int self_ref = -2;        // the user instance table
   bool waiting = false;     // yielded on `pending`
-  bool in_iteration = false;
+  bool in_iteration = false;  // holds one unit of the iteration budget
+  bool in_task = false;       // between begin_iteration and end_task
+  bool stop_requested = false;  // stop once the running task ends (--stop-timeout)
+  std::vector<int> deferred_refs;  // objects to settle when the task ends (catch_response)
   PendingOp pending;
   uv_timer_t sleep_timer{};
   Scheduler* scheduler = nullptr;
@@ -77,11 +80,15 @@ class Scheduler {
 
   // -1 = unlimited. Counts task runs started on this thread.
   void set_iteration_budget(std::int64_t budget) { iteration_budget_ = budget; }
+  // Locust's --stop-timeout: how long a user stopped in the middle of a task may go on until
+  // the task ends. 0 interrupts tasks at once.
+  void set_stop_timeout(double seconds) { stop_timeout_s_ = seconds; }
 
   void spawn(int class_index, int count);
   // Stops the newest `count` users of the class (ramping down); on_stop runs for each.
   void stop_users(int class_index, int count);
-  // Stops every user; on_stop gets `grace_s` seconds in total before users are cut off.
+  // Stops every user: running tasks get the stop timeout to end, then on_stop gets `grace_s`
+  // seconds in total before users are cut off.
   void stop_all(double grace_s);
   // Releases every remaining user without running Lua (the thread is shutting down).
   void shutdown();
@@ -101,18 +108,31 @@ class Scheduler {
   // Called before each task run: true = go on; false = budget used up, the binding parks
   // the user (wait with no cancel) until the test stops it.
   bool begin_iteration(Vu* vu);
-  void end_iteration(Vu* vu);
+  // Called after each task run (and after on_start): settles deferred objects, gives back the
+  // iteration. False when the user was asked to stop once its task ended.
+  bool end_task(Vu* vu, lua_State* L);
+  // Keeps a Lua object (a registry reference, taken over) until the task ends; its metatable's
+  // __cicada_task_end is then called with it.
+  void defer_until_task_end(Vu* vu, int registry_ref);
+  // Parks the user for good: it waits, with nothing to cancel, until it is stopped.
+  void park(Vu* vu) { wait(vu, PendingOp{}); }
   void record_exception(const std::string& message, const std::string& traceback);
 
  private:
+  enum class StopPhase { None, TasksFinishing, OnStopRunning };
+
   void start_coroutine(Vu* vu, int function_ref);
   void resume(Vu* vu, int nargs);
   void cancel_pending(Vu* vu);
   void release_coroutine(Vu* vu);
-  void begin_stop(Vu* vu);
+  void end_iteration(Vu* vu);
+  void settle_deferred(Vu* vu, lua_State* L);
+  void begin_stop(Vu* vu, bool let_task_finish);
+  void interrupt_and_stop(Vu* vu);
   void finish(Vu* vu);
-  void on_grace_expired();
+  void on_stop_timer();
   void check_all_stopped();
+  void close_stop_timer();
 
   uv_loop_t* loop_;
   lua_State* main_;
@@ -128,7 +148,10 @@ class Scheduler {
   bool exhausted_reported_ = false;
   bool stopping_ = false;
   bool all_stopped_reported_ = false;
-  uv_timer_t* grace_timer_ = nullptr;
+  double stop_timeout_s_ = 0;
+  double on_stop_grace_s_ = 10;
+  StopPhase stop_phase_ = StopPhase::None;
+  uv_timer_t* stop_timer_ = nullptr;
 };
 
 }  // namespace cicada::vu

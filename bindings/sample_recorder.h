@@ -1,0 +1,31 @@
+#pragma once
+// Recording one request sample: into the thread's stats, then to the script's `request` and
+// `request_failure` listeners when it has any. Shared by HTTP responses, catch_response
+// outcomes and cicada.record().
+#include <cstdint>
+#include <string_view>
+
+struct lua_State;
+
+namespace cicada::loop {
+struct ThreadContext;
+}
+
+namespace cicada::bindings {
+
+struct Sample {
+  std::string_view method;
+  std::string_view name;
+  std::uint64_t response_us = 0;
+  std::uint64_t length = 0;
+  std::string_view error;  // empty: success
+  int status = 0;
+  std::string_view url;
+};
+
+// `response_index` / `request_index`: stack slots on L of the response object and the request
+// table handed to listeners (0 when there is none). L must be a state that may run Lua now.
+void record_sample(lua_State* L, loop::ThreadContext* context, const Sample& sample, int response_index,
+                   int request_index);
+
+}  // namespace cicada::bindings

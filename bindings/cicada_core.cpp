@@ -109,6 +109,8 @@ int core_record(lua_State* L) {
 // the script listens to `request` / `request_failure`, so requests skip them otherwise.
 int core_set_listeners(lua_State* L) {
   loop::ThreadContext* ctx = context(L);
+  // The coordinator's own requests (setup, teardown, its events) are not part of the test.
+  if (ctx->is_coordinator) return 0;
   int* slots[] = {&ctx->request_listener_ref, &ctx->failure_listener_ref};
   for (int i = 0; i < 2; ++i) {
     if (*slots[i] != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, *slots[i]);

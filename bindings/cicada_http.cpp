@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -56,11 +57,11 @@ struct PendingRequest {
 };
 
 // Per-thread free list: steady-state requests allocate no PendingRequest.
-thread_local std::vector<PendingRequest*> free_pending_requests;
+thread_local std::vector<std::unique_ptr<PendingRequest>> free_pending_requests;
 
 PendingRequest* acquire_pending_request() {
   if (free_pending_requests.empty()) return new PendingRequest;
-  PendingRequest* request = free_pending_requests.back();
+  PendingRequest* request = free_pending_requests.back().release();
   free_pending_requests.pop_back();
   return request;
 }
@@ -69,7 +70,7 @@ void release_pending_request(PendingRequest* request) {
   if (request->request_ref != LUA_NOREF) luaL_unref(request->context->main_state, LUA_REGISTRYINDEX, request->request_ref);
   *request = PendingRequest{};
   if (free_pending_requests.size() < 4096) {
-    free_pending_requests.push_back(request);
+    free_pending_requests.emplace_back(request);
   } else {
     delete request;
   }

@@ -26,20 +26,21 @@ local setup_data = nil
 
 local this_source = debug.getinfo(1, "S").source
 
--- Raises a misuse error pointing at the script line that called into this module, however
--- deep inside it the problem was found.
-local function fail(_, message, ...)
-  local level = 2
+-- The stack level (as seen by the caller of this function) of the script code that called
+-- into this module, however deep inside it we are (tail calls included).
+local function script_level()
+  local level = 3
   while true do
     local info = debug.getinfo(level, "S")
-    if not info then
-      level = 1
-      break
-    end
-    if info.source ~= this_source and info.what ~= "C" then break end
+    if not info then return 2 end
+    if info.source ~= this_source and info.what ~= "C" then return level - 1 end
     level = level + 1
   end
-  error(string.format(message, ...), level)
+end
+
+-- Raises a misuse error pointing at the script line that called into this module.
+local function fail(_, message, ...)
+  error(string.format(message, ...), script_level())
 end
 
 local function is_whole(n)
@@ -222,7 +223,7 @@ local function new_taskset(kind, spec, level)
         tostring(key))
     end
   end
-  local caller = debug.getinfo(level, "Sl")
+  local caller = debug.getinfo(script_level(), "Sl")
   local name = spec.name or string.format("%s@%s:%d", kind == "sequence" and "Sequence" or "TaskSet", caller.short_src,
     caller.currentline)
   local what = string.format("cicada.%s(%q)", kind, name)

@@ -4,12 +4,56 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <functional>
-#include <map>
+#include <cstring>
 
 namespace cicada::cli {
 
 namespace {
+
+enum class Kind { Text, Count, Positive, Duration, PositiveDuration, Iterations, Threads, ExitCode, TagList, Flag };
+
+struct OptionSpec {
+  const char* name;   // canonical long name
+  char short_flag;    // 0 when none
+  Kind kind;
+  const char* what;   // for messages
+};
+
+constexpr OptionSpec kOptions[] = {
+    {"locustfile", 'f', Kind::Text, "the scenario script"},
+    {"host", 'H', Kind::Text, "a base URL"},
+    {"users", 'u', Kind::Count, "a whole number >= 0"},
+    {"spawn-rate", 'r', Kind::Positive, "a number > 0"},
+    {"run-time", 't', Kind::PositiveDuration, "a duration like 30s, 5m or 1h30m"},
+    {"iterations", 'i', Kind::Iterations, "a whole number >= 1"},
+    {"threads", 0, Kind::Threads, "a whole number between 1 and 1024"},
+    {"tags", 'T', Kind::TagList, "tag names"},
+    {"exclude-tags", 'E', Kind::TagList, "tag names"},
+    {"stop-timeout", 0, Kind::Duration, "a duration like 10s"},
+    {"exit-code-on-error", 0, Kind::ExitCode, "a number between 0 and 255"},
+    {"headless", 0, Kind::Flag, "true or false"},
+    {"list", 'l', Kind::Flag, "true or false"},
+    {"show-task-ratio", 0, Kind::Flag, "true or false"},
+};
+
+const OptionSpec* find_option(std::string_view name) {
+  for (const OptionSpec& spec : kOptions)
+    if (name == spec.name) return &spec;
+  return nullptr;
+}
+
+const OptionSpec* find_short(char flag) {
+  for (const OptionSpec& spec : kOptions)
+    if (spec.short_flag == flag) return &spec;
+  return nullptr;
+}
+
+std::string canonical(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (out == "script") out = "locustfile";
+  return out;
+}
 
 std::optional<double> parse_number(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -27,7 +71,37 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   return value;
 }
 
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string lower = canonical(text);
+  if (lower.empty() || lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
+  if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
+  return std::nullopt;
+}
+
+std::vector<std::string> split_tags(std::string_view text) {
+  std::vector<std::string> tags;
+  std::string current;
+  for (char c : text) {
+    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+      if (!current.empty()) tags.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  if (!current.empty()) tags.push_back(std::move(current));
+  return tags;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
 }  // namespace
+
+std::string canonical_option_name(std::string_view name) { return canonical(name); }
 
 std::optional<double> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -62,109 +136,274 @@ std::string run_usage() {
          "\n"
          "Runs the user classes of SCRIPT (all classes with weight > 0 unless some are named).\n"
          "\n"
-         "  -f, --locustfile SCRIPT   the scenario script (instead of the first argument)\n"
-         "  -H, --host URL            base URL, e.g. http://127.0.0.1:8080 (default: the class's host)\n"
-         "  -u, --users N             number of concurrent users (default 1)\n"
-         "  -r, --spawn-rate N        users started per second (default 1)\n"
-         "  -t, --run-time TIME       stop after TIME: 30s, 5m, 1h30m (default: until Ctrl-C)\n"
-         "  -i, --iterations N        stop after N task runs in total\n"
-         "      --threads N           worker threads (default: one per core)\n"
+         "  -f, --locustfile SCRIPT     the scenario script (instead of the first argument)\n"
+         "  -H, --host URL              base URL, e.g. http://127.0.0.1:8080 (default: the class's host)\n"
+         "  -u, --users N               number of concurrent users (default 1)\n"
+         "  -r, --spawn-rate N          users started per second (default 1)\n"
+         "  -t, --run-time TIME         stop after TIME: 30s, 5m, 1h30m (default: until Ctrl-C)\n"
+         "  -i, --iterations N          stop after N task runs in total\n"
+         "  -T, --tags TAG[,TAG]        run only tasks with one of these tags (repeatable)\n"
+         "  -E, --exclude-tags TAG[,..] leave out tasks with one of these tags (wins over -T)\n"
+         "      --stop-timeout TIME     let running tasks finish for up to TIME when users stop\n"
+         "      --threads N             worker threads (default: one per core)\n"
          "      --exit-code-on-error N  exit code when any request failed or a task raised (default 1)\n"
-         "      --headless            accepted for Locust compatibility (cicada runs headless)\n"
-         "  -h, --help                this help\n"
+         "      --config FILE           read options from FILE (default: ./cicada.conf if present)\n"
+         "  -l, --list                  print the user classes and exit\n"
+         "      --show-task-ratio       print each class's task ratios and exit\n"
+         "      --headless              accepted for Locust compatibility (cicada runs headless)\n"
+         "  -h, --help                  this help\n"
+         "\n"
+         "Options also come from cicada.options{} in the script, the config file and CICADA_*\n"
+         "variables (CICADA_USERS=10); the command line wins over the environment, which wins over\n"
+         "the file, which wins over the script.\n"
          "\n"
          "Exit codes: 0 no failures, 1 failures or exceptions, 2 usage or script error.\n";
 }
 
-ParsedRunOptions parse_run_options(int argc, const char* const* argv) {
-  ParsedRunOptions result;
-  RunOptions options;
-  std::vector<std::string> positional;
-  auto fail = [&](std::string message) {
-    result.error = std::move(message);
-    return result;
-  };
-
+bool parse_command_line(int argc, const char* const* argv, CommandLine* out, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") {
-      for (++i; i < argc; ++i) positional.emplace_back(argv[i]);
+      for (++i; i < argc; ++i) out->positional.emplace_back(argv[i]);
       break;
     }
     if (arg.size() < 2 || arg[0] != '-') {
-      positional.emplace_back(arg);
+      out->positional.emplace_back(arg);
       continue;
     }
-    // --flag=value and -u10 forms.
-    std::string flag(arg);
+    if (arg == "-h" || arg == "--help") {
+      out->help = true;
+      return true;
+    }
+    // --name=value, --name value, -u10, -u 10.
+    std::string name;
     std::optional<std::string> inline_value;
+    const OptionSpec* spec = nullptr;
     if (arg.starts_with("--")) {
-      if (auto eq = arg.find('='); eq != std::string_view::npos) {
-        flag = std::string(arg.substr(0, eq));
-        inline_value = std::string(arg.substr(eq + 1));
+      std::string_view body = arg.substr(2);
+      if (auto eq = body.find('='); eq != std::string_view::npos) {
+        inline_value = std::string(body.substr(eq + 1));
+        body = body.substr(0, eq);
       }
-    } else if (arg.size() > 2) {
-      flag = std::string(arg.substr(0, 2));
-      inline_value = std::string(arg.substr(2));
-    }
-    auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string(argv[++i]);
-    };
-
-    if (flag == "-h" || flag == "--help") {
-      result.help = true;
-      return result;
-    }
-    if (flag == "--headless") {
-      if (inline_value) return fail("--headless takes no value");
-      continue;
-    }
-    auto v = value();
-    if (!v) return fail("option " + flag + " needs a value");
-    if (flag == "-f" || flag == "--locustfile" || flag == "--script") {
-      options.script = *v;
-    } else if (flag == "-H" || flag == "--host") {
-      options.host = *v;
-    } else if (flag == "-u" || flag == "--users") {
-      auto n = parse_integer(*v);
-      if (!n || *n < 0 || *n > 10'000'000) return fail("-u/--users needs a whole number >= 0, got '" + *v + "'");
-      options.users = static_cast<int>(*n);
-    } else if (flag == "-r" || flag == "--spawn-rate") {
-      auto n = parse_number(*v);
-      if (!n || *n <= 0) return fail("-r/--spawn-rate needs a number > 0, got '" + *v + "'");
-      options.spawn_rate = *n;
-    } else if (flag == "-t" || flag == "--run-time") {
-      auto d = parse_duration(*v);
-      if (!d || *d <= 0) return fail("-t/--run-time needs a duration like 30s, 5m or 1h30m, got '" + *v + "'");
-      options.run_time_s = *d;
-    } else if (flag == "-i" || flag == "--iterations") {
-      auto n = parse_integer(*v);
-      if (!n || *n < 1) return fail("-i/--iterations needs a whole number >= 1, got '" + *v + "'");
-      options.iterations = *n;
-    } else if (flag == "--threads") {
-      auto n = parse_integer(*v);
-      if (!n || *n < 1 || *n > 1024) return fail("--threads needs a whole number between 1 and 1024, got '" + *v + "'");
-      options.threads = static_cast<int>(*n);
-    } else if (flag == "--exit-code-on-error") {
-      auto n = parse_integer(*v);
-      if (!n || *n < 0 || *n > 255) return fail("--exit-code-on-error needs a number between 0 and 255, got '" + *v + "'");
-      options.exit_code_on_error = static_cast<int>(*n);
+      name = canonical(body);
+      if (name == "config") {
+        std::string value;
+        if (inline_value) {
+          value = *inline_value;
+        } else if (i + 1 < argc) {
+          value = argv[++i];
+        } else {
+          *error = "option --config needs a value";
+          return false;
+        }
+        out->config_file = value;
+        continue;
+      }
+      spec = find_option(name);
     } else {
-      return fail("unknown option " + flag + " (see cicada run --help)");
+      spec = find_short(arg[1]);
+      if (arg.size() > 2) inline_value = std::string(arg.substr(2));
+    }
+    if (!spec) {
+      *error = "unknown option " + std::string(arg.substr(0, arg.find('='))) + " (see cicada run --help)";
+      return false;
+    }
+    std::string value;
+    if (spec->kind == Kind::Flag) {
+      value = inline_value.value_or("true");
+    } else if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      *error = "option " + std::string(arg) + " needs a value";
+      return false;
+    }
+    out->options.push_back({spec->name, std::move(value), "command line"});
+  }
+  return true;
+}
+
+bool parse_config_text(std::string_view text, const std::string& file_name, std::vector<RawOption>* out,
+                       std::string* error) {
+  int line_number = 0;
+  while (!text.empty()) {
+    std::size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    ++line_number;
+    std::string where = file_name + ":" + std::to_string(line_number);
+    if (auto comment = line.find_first_of("#;"); comment != std::string_view::npos) line = line.substr(0, comment);
+    line = trim(line);
+    if (line.empty() || line == "[cicada]") continue;
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      *error = where + ": expected 'option = value', got '" + std::string(line) + "'";
+      return false;
+    }
+    std::string name = canonical(trim(line.substr(0, eq)));
+    if (!find_option(name)) {
+      *error = where + ": unknown option '" + std::string(trim(line.substr(0, eq))) + "'";
+      return false;
+    }
+    out->push_back({name, std::string(trim(line.substr(eq + 1))), where});
+  }
+  return true;
+}
+
+std::vector<RawOption> options_from_environment(const char* const* environ) {
+  std::vector<RawOption> out;
+  for (const char* const* entry = environ; entry && *entry; ++entry) {
+    std::string_view text = *entry;
+    if (!text.starts_with("CICADA_")) continue;
+    auto eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string variable(text.substr(0, eq));
+    std::string name = canonical(text.substr(7, eq - 7));
+    if (!find_option(name)) continue;  // CICADA_BIN and friends belong to other tools
+    out.push_back({name, std::string(text.substr(eq + 1)), variable});
+  }
+  return out;
+}
+
+bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std::string* error) {
+  bool tags_seen = false, exclude_seen = false;
+  for (const RawOption& raw : layer) {
+    const OptionSpec* spec = find_option(raw.name);
+    if (!spec) {
+      *error = raw.source + ": unknown option '" + raw.name + "'";
+      return false;
+    }
+    auto bad = [&] {
+      *error = raw.source + ": " + spec->name + " needs " + spec->what + ", got '" + raw.value + "'";
+      return false;
+    };
+    const std::string& v = raw.value;
+    switch (spec->kind) {
+      case Kind::Text:
+        if (raw.name == "locustfile") {
+          options->script = v;
+        } else {
+          options->host = v;
+        }
+        break;
+      case Kind::Count: {
+        auto n = parse_integer(v);
+        if (!n || *n < 0 || *n > 10'000'000) return bad();
+        options->users = static_cast<int>(*n);
+        break;
+      }
+      case Kind::Positive: {
+        auto n = parse_number(v);
+        if (!n || *n <= 0) return bad();
+        options->spawn_rate = *n;
+        break;
+      }
+      case Kind::PositiveDuration: {
+        auto d = parse_duration(v);
+        if (!d || *d <= 0) return bad();
+        options->run_time_s = *d;
+        break;
+      }
+      case Kind::Duration: {
+        auto d = parse_duration(v);
+        if (!d) return bad();
+        options->stop_timeout_s = *d;
+        break;
+      }
+      case Kind::Iterations: {
+        auto n = parse_integer(v);
+        if (!n || *n < 1) return bad();
+        options->iterations = *n;
+        break;
+      }
+      case Kind::Threads: {
+        auto n = parse_integer(v);
+        if (!n || *n < 1 || *n > 1024) return bad();
+        options->threads = static_cast<int>(*n);
+        break;
+      }
+      case Kind::ExitCode: {
+        auto n = parse_integer(v);
+        if (!n || *n < 0 || *n > 255) return bad();
+        options->exit_code_on_error = static_cast<int>(*n);
+        break;
+      }
+      case Kind::TagList: {
+        bool exclude = raw.name == "exclude-tags";
+        auto& target = exclude ? options->exclude_tags : options->tags;
+        bool& seen = exclude ? exclude_seen : tags_seen;
+        if (!seen) target.clear();
+        seen = true;
+        for (auto& tag : split_tags(v)) target.push_back(std::move(tag));
+        break;
+      }
+      case Kind::Flag: {
+        auto b = parse_bool(v);
+        if (!b) return bad();
+        if (raw.name == "list") options->list_classes = *b;
+        if (raw.name == "show-task-ratio") options->show_task_ratio = *b;
+        break;
+      }
     }
   }
+  return true;
+}
 
-  std::size_t first_class = 0;
-  if (options.script.empty()) {
-    if (positional.empty()) return fail("no script given: cicada run SCRIPT.lua [options]");
-    options.script = positional[0];
-    first_class = 1;
+bool resolve_command(int argc, const char* const* argv, const char* const* environ,
+                     std::optional<std::string> (*file_reader)(const std::string& path), ResolvedCommand* out,
+                     std::string* error) {
+  CommandLine command;
+  if (!parse_command_line(argc, argv, &command, error)) return false;
+  if (command.help) {
+    out->help = true;
+    return true;
   }
-  options.user_classes.assign(positional.begin() + static_cast<std::ptrdiff_t>(first_class), positional.end());
-  result.options = std::move(options);
-  return result;
+  out->cli_layer = command.options;
+  out->env_layer = options_from_environment(environ);
+
+  std::string config_file = command.config_file;
+  bool explicit_config = !config_file.empty();
+  if (!explicit_config) {
+    for (const char* const* entry = environ; entry && *entry; ++entry)
+      if (std::strncmp(*entry, "CICADA_CONFIG=", 14) == 0) config_file = *entry + 14, explicit_config = true;
+  }
+  if (config_file.empty()) config_file = "cicada.conf";
+  if (auto text = file_reader(config_file)) {
+    if (!parse_config_text(*text, config_file, &out->file_layer, error)) return false;
+  } else if (explicit_config) {
+    *error = "cannot read config file " + config_file;
+    return false;
+  }
+
+  // The script and classes: positional arguments, unless -f (in any layer) names the script.
+  for (const auto* layer : {&out->file_layer, &out->env_layer, &out->cli_layer})
+    if (!apply_options(&out->options, *layer, error)) return false;
+  bool script_from_flag = !out->options.script.empty();
+  std::size_t first_class = 0;
+  if (!script_from_flag) {
+    if (command.positional.empty()) {
+      *error = "no script given: cicada run SCRIPT.lua [options]";
+      return false;
+    }
+    out->options.script = command.positional[0];
+    first_class = 1;
+    out->cli_layer.insert(out->cli_layer.begin(), {"locustfile", command.positional[0], "command line"});
+  }
+  out->options.user_classes.assign(command.positional.begin() + static_cast<std::ptrdiff_t>(first_class),
+                                   command.positional.end());
+  return true;
+}
+
+bool apply_script_layer(const ResolvedCommand& command, const std::vector<RawOption>& script_layer,
+                        RunOptions* options, std::string* error) {
+  RunOptions resolved;
+  for (const auto* layer : {&script_layer, &command.file_layer, &command.env_layer, &command.cli_layer})
+    if (!apply_options(&resolved, *layer, error)) return false;
+  resolved.user_classes = command.options.user_classes;
+  resolved.script = command.options.script;
+  *options = std::move(resolved);
+  return true;
 }
 
 }  // namespace cicada::cli

@@ -1,5 +1,8 @@
 #pragma once
-// `cicada run` options, with Locust's flag names.
+// `cicada run` options, with Locust's flag names, from four layers of increasing precedence:
+// the script's cicada.options{...}, a config file (./cicada.conf or --config FILE), CICADA_*
+// environment variables, and the command line. Every layer is read as (name, text) pairs and
+// goes through the same validation, so a bad value names where it came from.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,19 +20,59 @@ struct RunOptions {
   double run_time_s = 0;  // 0: until interrupted or out of iterations
   int threads = 0;        // 0: one per available core
   std::int64_t iterations = -1;  // -1: unlimited
+  std::vector<std::string> tags;          // -T: only tasks with one of these tags
+  std::vector<std::string> exclude_tags;  // -E: no task with one of these tags (wins over -T)
+  double stop_timeout_s = 0;              // time for running tasks to finish when users stop
   int exit_code_on_error = 1;
   double on_stop_grace_s = 10;  // how long on_stop handlers may run when the test stops
+  bool list_classes = false;     // -l: print the user classes and exit
+  bool show_task_ratio = false;  // --show-task-ratio: print the task ratios and exit
 };
 
-struct ParsedRunOptions {
-  std::optional<RunOptions> options;  // set when parsing succeeded
-  std::string error;                  // set when it failed
-  bool help = false;                  // --help was asked
+// One option as written in some layer: canonical long name ("spawn-rate") and its text.
+struct RawOption {
+  std::string name;
+  std::string value;
+  std::string source;  // "command line", "CICADA_USERS", "cicada.conf:3", "cicada.options{}"
 };
 
-// argv[0] is the subcommand ("run") or the program name.
-ParsedRunOptions parse_run_options(int argc, const char* const* argv);
+struct CommandLine {
+  std::vector<RawOption> options;
+  std::vector<std::string> positional;
+  std::string config_file;  // --config
+  bool help = false;
+};
+
+// argv[0] is the subcommand ("run") or the program name. On failure returns false and sets `error`.
+bool parse_command_line(int argc, const char* const* argv, CommandLine* out, std::string* error);
+// "key = value" lines; '#' and ';' start comments; a "[cicada]" section line is allowed.
+bool parse_config_text(std::string_view text, const std::string& file_name, std::vector<RawOption>* out,
+                       std::string* error);
+// CICADA_USERS=10 and the like, from an environ-style array; unknown CICADA_* names are ignored.
+std::vector<RawOption> options_from_environment(const char* const* environ);
+
+// Applies `layer` on top of `options`. List options (tags) given several times within one
+// layer add up; a later layer replaces them.
+bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std::string* error);
+
+// Everything but the script's own options: defaults < config file < environment < command
+// line, plus the script and user classes. `file_reader` returns nullopt for a missing file.
+struct ResolvedCommand {
+  RunOptions options;
+  std::vector<RawOption> file_layer, env_layer, cli_layer;
+  bool help = false;
+};
+bool resolve_command(int argc, const char* const* argv, const char* const* environ,
+                     std::optional<std::string> (*file_reader)(const std::string& path), ResolvedCommand* out,
+                     std::string* error);
+// Re-resolves with the script's cicada.options{} as the lowest layer.
+bool apply_script_layer(const ResolvedCommand& command, const std::vector<RawOption>& script_layer,
+                        RunOptions* options, std::string* error);
+
 std::string run_usage();
+
+// "spawn_rate", "Spawn-Rate" -> "spawn-rate": how option names from any layer are compared.
+std::string canonical_option_name(std::string_view name);
 
 // "30s", "5m", "1h30m", "2h", "90" (seconds), "1.5s", "250ms". nullopt when malformed.
 std::optional<double> parse_duration(std::string_view text);

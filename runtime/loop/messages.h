@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "runtime/script/lua_value.h"
 #include "runtime/stats/stats_book.h"
 
 namespace cicada::loop {
@@ -24,7 +25,11 @@ struct StopAllUsers {
 };
 struct CollectStats {};
 struct Shutdown {};
-using WorkerCommand = std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, Shutdown>;
+// What cicada.setup() returned, for every user's self.setup_data. Sent before any spawn.
+struct SetSetupData {
+  std::shared_ptr<const script::LuaValue> value;
+};
+using WorkerCommand = std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, Shutdown, SetSetupData>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {
@@ -48,6 +53,12 @@ struct WorkerStopped {
   int worker = 0;
   std::unique_ptr<stats::StatsBook> delta;
 };
-using WorkerEvent = std::variant<WorkerReady, StatsReport, IterationsExhausted, UserEnded, WorkerStopped>;
+// cicada.stop_test(reason) was called by a user on this worker.
+struct StopTestRequested {
+  int worker = 0;
+  std::string reason;
+};
+using WorkerEvent =
+    std::variant<WorkerReady, StatsReport, IterationsExhausted, UserEnded, WorkerStopped, StopTestRequested>;
 
 }  // namespace cicada::loop

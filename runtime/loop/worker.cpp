@@ -24,6 +24,9 @@ class Worker::Thread final : public vu::SchedulerListener {
     context_.host_override = config_.host_override;
     context_.stats = &stats_;
     context_.http = http_.get();
+    context_.request_stop = [this](const std::string& reason) {
+      coordinator_->post(StopTestRequested{config_.index, reason});
+    };
     inbox_->open(&loop_, [this](std::vector<WorkerCommand>& commands) {
       for (auto& command : commands) std::visit([this](auto& c) { handle(c); }, command);
     });
@@ -32,11 +35,15 @@ class Worker::Thread final : public vu::SchedulerListener {
     WorkerReady ready;
     ready.worker = config_.index;
     std::vector<script::UserClassInfo> classes;
-    if (script_->load(config_.script_path, &ready.error) && script_->user_classes(&classes, &ready.error)) {
+    if (script_->load(config_.script_path, &ready.error) &&
+        script_->configure(config_.tags, config_.exclude_tags, &ready.error) &&
+        script_->user_classes(&classes, &ready.error)) {
       for (auto& c : classes) ready.class_names.push_back(c.name);
       scheduler_ = std::make_unique<vu::Scheduler>(&loop_, script_->state(), &stats_, this, script_->scheduler_hooks());
       scheduler_->set_iteration_budget(config_.iteration_budget);
+      scheduler_->set_stop_timeout(config_.stop_timeout_s);
       context_.scheduler = scheduler_.get();
+      script_->fire_init(false, config_.index);
     }
     coordinator_->post(std::move(ready));
 
@@ -63,6 +70,11 @@ class Worker::Thread final : public vu::SchedulerListener {
     } else {
       on_all_stopped();
     }
+  }
+  void handle(SetSetupData& command) {
+    std::string error;
+    if (scheduler_ && command.value && !script_->set_setup_data(*command.value, &error))
+      stats_.record_exception(error, "");
   }
   void handle(CollectStats&) {
     coordinator_->post(StatsReport{config_.index, take_stats(), scheduler_ ? scheduler_->user_count() : 0});

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
@@ -17,6 +18,9 @@ struct WorkerConfig {
   std::string script_path;
   std::string host_override;
   std::int64_t iteration_budget = -1;  // -1 = unlimited
+  std::vector<std::string> tags;
+  std::vector<std::string> exclude_tags;
+  double stop_timeout_s = 0;
 };
 
 class Worker {

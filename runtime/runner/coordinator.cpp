@@ -1,5 +1,6 @@
 #include "runtime/runner/coordinator.h"
 
+#include <lua.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +24,8 @@ constexpr double kStopDeadlineMarginS = 5;
 constexpr int kPrintEverySeconds = 2;
 
 template <class T>
-T* owner_of(uv_handle_t* handle) {
-  return static_cast<T*>(handle->data);
+T* owner_of(void* handle) {
+  return static_cast<T*>(static_cast<uv_handle_t*>(handle)->data);
 }
 
 void start_timer(uv_timer_t* timer, void (*callback)(uv_timer_t*), double first_s, double repeat_s) {
@@ -32,14 +33,27 @@ void start_timer(uv_timer_t* timer, void (*callback)(uv_timer_t*), double first_
                  static_cast<std::uint64_t>(std::llround(repeat_s * 1000)));
 }
 
+script::LuaValue number_value(lua_State* L, double n) {
+  lua_pushnumber(L, n);
+  script::LuaValue value;
+  std::string ignored;
+  script::LuaValue::copy_from(L, -1, &value, &ignored, "");
+  lua_pop(L, 1);
+  return value;
+}
+
 }  // namespace
 
-Coordinator::Coordinator(cli::RunOptions options) : options_(std::move(options)) {
+Coordinator::Coordinator(cli::ResolvedCommand command)
+    : command_(std::move(command)), options_(command_.options) {
   uv_loop_init(&loop_);
 }
 
 Coordinator::~Coordinator() {
   shut_down_workers();
+  if (scheduler_) scheduler_->shutdown();
+  context_.scheduler = nullptr;
+  scheduler_.reset();
   script_.reset();
   if (http_) http_->shutdown();
   // Let libuv run the close callbacks of whatever is left, then release the loop.
@@ -49,31 +63,91 @@ Coordinator::~Coordinator() {
 
 double Coordinator::now_s() const { return static_cast<double>(uv_hrtime()) / 1e9; }
 
-bool Coordinator::prepare(std::string* error) {
+int Coordinator::prepare() {
   http_ = std::make_unique<http::HttpRuntime>(&loop_);
   context_.loop = &loop_;
   context_.is_coordinator = true;
-  context_.host_override = options_.host;
   context_.stats = &coordinator_book_;
   context_.http = http_.get();
+  context_.request_stop = [this](const std::string& reason) { begin_stop(reason); };
   script_ = std::make_unique<script::ScriptHost>(&context_);
-  if (!script_->load(options_.script, error)) return false;
+  std::string error;
+  auto fail = [&](const std::string& message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return 2;
+  };
+  if (!script_->load(options_.script, &error)) return fail(error);
 
+  // cicada.options{} is the lowest layer of options; the rest was resolved before.
+  std::vector<std::pair<std::string, std::string>> script_options;
+  if (!script_->script_options(&script_options, &error)) return fail(error);
+  std::vector<cli::RawOption> script_layer;
+  for (auto& [name, value] : script_options)
+    script_layer.push_back({cli::canonical_option_name(name), value, options_.script + ": cicada.options{}"});
+  if (!cli::apply_script_layer(command_, script_layer, &options_, &error)) return fail(error);
+  context_.host_override = options_.host;
+
+  if (!script_->configure(options_.tags, options_.exclude_tags, &error)) return fail(error);
   std::vector<script::UserClassInfo> all;
-  if (!script_->user_classes(&all, error)) return false;
-  if (all.empty()) {
-    *error = options_.script + ": no user classes: declare at least one with cicada.user(\"Name\", {...})";
-    return false;
+  if (!script_->user_classes(&all, &error)) return fail(error);
+  if (all.empty())
+    return fail(options_.script + ": no user classes: declare at least one with cicada.user(\"Name\", {...})");
+
+  if (options_.list_classes) {
+    std::printf("Available Users:\n");
+    for (const auto& c : all) std::printf("    %s\n", c.name.c_str());
+    return 0;
+  }
+  if (!select_classes(all, &error)) return fail(error);
+
+  threads_ = options_.threads > 0 ? options_.threads : std::max(1, static_cast<int>(uv_available_parallelism()));
+  std::vector<int> weights, fixed;
+  for (const auto& c : classes_) {
+    weights.push_back(c.weight);
+    fixed.push_back(c.fixed_count);
+  }
+  distribution_ = std::make_unique<UserDistribution>(weights, threads_, fixed);
+
+  if (options_.show_task_ratio) {
+    UserDistribution plan(weights, 1, fixed);
+    for (int i = 0; i < std::max(options_.users, 1) && plan.add(); ++i) {
+    }
+    std::vector<int> counts(all.size(), 0);
+    for (std::size_t c = 0; c < classes_.size(); ++c)
+      counts[static_cast<std::size_t>(class_index_in_script_[c])] = plan.class_count(static_cast<int>(c));
+    std::fputs(script_->task_ratio_report(counts).c_str(), stdout);
+    return 0;
   }
 
+  iteration_budgets_.assign(static_cast<std::size_t>(threads_), -1);
+  if (options_.iterations >= 0) {
+    iteration_budgets_ =
+        UserDistribution::split_iterations(weights, threads_, options_.users, options_.iterations, fixed);
+    workers_with_budget_ = static_cast<int>(std::count_if(iteration_budgets_.begin(), iteration_budgets_.end(),
+                                                          [](std::int64_t b) { return b > 0; }));
+  }
+
+  scheduler_ = std::make_unique<vu::Scheduler>(&loop_, script_->state(), &coordinator_book_, this,
+                                               script_->scheduler_hooks());
+  context_.scheduler = scheduler_.get();
+  run_action_ref_ = script_->module_function("_run_coordinator_action");
+  script_->fire_init(true, -1);
+  return -1;
+}
+
+bool Coordinator::select_classes(const std::vector<script::UserClassInfo>& all, std::string* error) {
   // Named classes run even with weight 0 (Locust's way to keep a class for explicit runs);
-  // otherwise every class with weight > 0 runs.
+  // otherwise every class with weight > 0 or a fixed count runs.
+  auto add = [&](std::size_t index) {
+    if (std::find(class_index_in_script_.begin(), class_index_in_script_.end(), static_cast<int>(index)) !=
+        class_index_in_script_.end())
+      return;
+    classes_.push_back(all[index]);
+    class_index_in_script_.push_back(static_cast<int>(index));
+  };
   if (options_.user_classes.empty()) {
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (all[i].weight == 0) continue;
-      classes_.push_back(all[i]);
-      class_index_in_script_.push_back(static_cast<int>(i));
-    }
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (all[i].weight > 0 || all[i].fixed_count > 0) add(i);
     if (classes_.empty()) {
       *error = "every user class has weight 0: name the ones to run on the command line";
       return false;
@@ -87,20 +161,35 @@ bool Coordinator::prepare(std::string* error) {
         *error = "unknown user class '" + name + "' (the script defines: " + known + ")";
         return false;
       }
-      if (std::find(class_index_in_script_.begin(), class_index_in_script_.end(), it - all.begin()) !=
-          class_index_in_script_.end())
-        continue;
-      classes_.push_back(*it);
+      add(static_cast<std::size_t>(it - all.begin()));
       if (classes_.back().weight == 0) classes_.back().weight = 1;
-      class_index_in_script_.push_back(static_cast<int>(it - all.begin()));
     }
   }
 
-  for (const auto& c : classes_) {
-    if (c.task_count == 0) {
+  // Tag filters may leave a class without tasks: it is left out, as Locust does.
+  std::vector<script::UserClassInfo> kept;
+  std::vector<int> kept_index;
+  for (std::size_t i = 0; i < classes_.size(); ++i) {
+    const auto& c = classes_[i];
+    if (c.declared_tasks == 0) {
       *error = "user class '" + c.name + "' has no tasks: add one with " + c.name + ":task(weight, function(self) ... end)";
       return false;
     }
+    if (c.task_count == 0) {
+      log_warning("User class %s has no task left after the tag filters; it will not run", c.name.c_str());
+      continue;
+    }
+    kept.push_back(c);
+    kept_index.push_back(class_index_in_script_[i]);
+  }
+  if (kept.empty()) {
+    *error = "no task matches the tag filters (-T/--tags, -E/--exclude-tags)";
+    return false;
+  }
+  classes_ = std::move(kept);
+  class_index_in_script_ = std::move(kept_index);
+
+  for (const auto& c : classes_) {
     const std::string& host = options_.host.empty() ? c.host : options_.host;
     if (host.empty()) {
       *error = "no host for user class '" + c.name + "': pass -H/--host http://... or set host= in cicada.user()";
@@ -116,27 +205,14 @@ bool Coordinator::prepare(std::string* error) {
       *error = "https:// hosts are not supported yet (TLS comes in a later release): " + host;
       return false;
     }
-  }
-
-  threads_ = options_.threads > 0 ? options_.threads : std::max(1, static_cast<int>(uv_available_parallelism()));
-  std::vector<int> weights;
-  for (const auto& c : classes_) weights.push_back(c.weight);
-  distribution_ = std::make_unique<UserDistribution>(weights, threads_);
-  iteration_budgets_.assign(static_cast<std::size_t>(threads_), -1);
-  if (options_.iterations >= 0) {
-    iteration_budgets_ = UserDistribution::split_iterations(weights, threads_, options_.users, options_.iterations);
-    workers_with_budget_ = static_cast<int>(std::count_if(iteration_budgets_.begin(), iteration_budgets_.end(),
-                                                          [](std::int64_t b) { return b > 0; }));
+    if (default_host_.empty()) default_host_ = host;
   }
   return true;
 }
 
 int Coordinator::run() {
-  std::string error;
-  if (!prepare(&error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
+  int early_exit = prepare();
+  if (early_exit >= 0) return early_exit;
 
   events_.open(&loop_, [this](std::vector<loop::WorkerEvent>& events) { on_events(events); });
   for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_}) {
@@ -146,14 +222,17 @@ int Coordinator::run() {
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
   sigint_.data = sigterm_.data = this;
-  auto signal_callback = [](uv_signal_t* handle, int signum) {
-    owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(handle))->on_signal(signum);
-  };
+  auto signal_callback = [](uv_signal_t* handle, int signum) { owner_of<Coordinator>(handle)->on_signal(signum); };
   uv_signal_start(&sigint_, signal_callback, SIGINT);
   uv_signal_start(&sigterm_, signal_callback, SIGTERM);
   handles_open_ = true;
 
   start_workers();
+  if (script_->module_predicate("_has_setup")) {
+    run_action("setup", nullptr, [this](const std::string& error) { on_setup_done(error); });
+  } else {
+    setup_done_ = true;
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
 }
@@ -165,9 +244,62 @@ void Coordinator::start_workers() {
     config.script_path = options_.script;
     config.host_override = options_.host;
     config.iteration_budget = iteration_budgets_[static_cast<std::size_t>(i)];
+    config.tags = options_.tags;
+    config.exclude_tags = options_.exclude_tags;
+    config.stop_timeout_s = options_.stop_timeout_s;
     workers_.push_back(std::make_unique<loop::Worker>(std::move(config), &events_));
   }
   for (auto& worker : workers_) worker->start();
+}
+
+void Coordinator::run_action(const std::string& action, const script::LuaValue* argument,
+                             std::function<void(const std::string& error)> done) {
+  lua_State* L = script_->state();
+  int context_ref = script_->new_coordinator_context(default_host_, action, argument);
+  if (context_ref == LUA_NOREF) {
+    done("cannot create a context for " + action);
+    return;
+  }
+  // One reference goes to the scheduler, the other lets us read the outcome afterwards.
+  lua_rawgeti(L, LUA_REGISTRYINDEX, context_ref);
+  int result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  scheduler_->spawn_task(run_action_ref_, context_ref, [this, result_ref, action, done = std::move(done)] {
+    lua_State* state = script_->state();
+    lua_rawgeti(state, LUA_REGISTRYINDEX, result_ref);
+    luaL_unref(state, LUA_REGISTRYINDEX, result_ref);
+    lua_getfield(state, -1, "__error");
+    std::string error = lua_isstring(state, -1) ? lua_tostring(state, -1) : "";
+    lua_pop(state, 1);
+    if (action == "setup" && error.empty()) {
+      lua_getfield(state, -1, "__result");
+      auto value = std::make_shared<script::LuaValue>();
+      if (!script::LuaValue::copy_from(state, -1, value.get(), &error, "setup data")) {
+        error = "cicada.setup() returned something users cannot share: " + error;
+      } else {
+        setup_data_ = std::move(value);
+      }
+      lua_pop(state, 1);
+    }
+    lua_pop(state, 1);
+    done(error);
+  });
+}
+
+void Coordinator::fire_event(const std::string& event, const script::LuaValue* argument, std::function<void()> done) {
+  if (!script_->module_predicate("_has_listeners", event.c_str())) {
+    done();
+    return;
+  }
+  run_action(event, argument, [done = std::move(done)](const std::string&) { done(); });
+}
+
+void Coordinator::on_setup_done(const std::string& error) {
+  setup_done_ = true;
+  if (!error.empty()) {
+    std::fprintf(stderr, "cicada.setup() failed: %s\n", error.c_str());
+    startup_failed_ = true;
+  }
+  maybe_begin_test();
 }
 
 void Coordinator::on_events(std::vector<loop::WorkerEvent>& events) {
@@ -180,37 +312,47 @@ void Coordinator::handle(loop::WorkerReady& event) {
     startup_failed_ = true;
   } else {
     // Every thread must see the same classes as the coordinator did.
-    std::vector<std::string> expected;
-    for (const auto& c : classes_) expected.push_back(c.name);
-    for (const std::string& name : expected) {
-      if (std::find(event.class_names.begin(), event.class_names.end(), name) == event.class_names.end()) {
+    for (const auto& c : classes_) {
+      if (std::find(event.class_names.begin(), event.class_names.end(), c.name) == event.class_names.end()) {
         if (!startup_failed_)
           std::fprintf(stderr, "the script declared different user classes on worker thread %d (missing '%s')\n",
-                       event.worker, name.c_str());
+                       event.worker, c.name.c_str());
         startup_failed_ = true;
       }
     }
   }
-  if (++workers_ready_ < threads_) return;
+  ++workers_ready_;
+  maybe_begin_test();
+}
+
+void Coordinator::maybe_begin_test() {
+  if (phase_ != Phase::Starting || workers_ready_ < threads_ || !setup_done_) return;
   if (startup_failed_) {
-    exit_code_ = 2;
-    phase_ = Phase::Finished;
-    shut_down_workers();
-    close_handles();
+    abort_startup(2);
     return;
   }
-  if (interrupts_ > 0) {
-    phase_ = Phase::Finished;
-    print_final_report();
-    shut_down_workers();
-    close_handles();
+  if (interrupts_ > 0 || !stop_before_start_.empty()) {
+    if (!stop_before_start_.empty()) log_info("%s before the test started", stop_before_start_.c_str());
+    on_users_stopped();
     return;
   }
-  begin_test();
+  if (setup_data_)
+    for (auto& worker : workers_) worker->post(loop::SetSetupData{setup_data_});
+  // test_start listeners finish before the first user starts, as in Locust.
+  phase_ = Phase::Running;
+  fire_event("test_start", nullptr, [this] {
+    if (phase_ == Phase::Running) begin_test();
+  });
+}
+
+void Coordinator::abort_startup(int exit_code) {
+  exit_code_ = exit_code;
+  phase_ = Phase::Finished;
+  shut_down_workers();
+  close_handles();
 }
 
 void Coordinator::begin_test() {
-  phase_ = Phase::Running;
   started_s_ = now_s();
   stats_.set_start_time(started_s_);
   stats_.note_time(started_s_);
@@ -218,16 +360,11 @@ void Coordinator::begin_test() {
   log_info("Ramping to %d users at a rate of %.2f per second", options_.users, options_.spawn_rate);
 
   double tick_s = std::clamp(1.0 / options_.spawn_rate, 0.01, 1.0);
-  start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t))->spawn_tick(); },
-              0, tick_s);
-  start_timer(&stats_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t))->stats_tick(); },
-              1, 1);
+  start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->spawn_tick(); }, 0, tick_s);
+  start_timer(&stats_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->stats_tick(); }, 1, 1);
   if (options_.run_time_s > 0) {
     start_timer(
-        &run_timer_,
-        [](uv_timer_t* t) {
-          owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t))->begin_stop("Run time limit reached");
-        },
+        &run_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->begin_stop("Run time limit reached"); },
         options_.run_time_s, 0);
   }
   if (options_.iterations >= 0 && workers_with_budget_ == 0) begin_stop("Iteration limit reached");
@@ -238,18 +375,30 @@ void Coordinator::spawn_tick() {
   double elapsed = now_s() - started_s_;
   auto due = static_cast<int>(std::min<double>(options_.users, std::floor(options_.spawn_rate * elapsed + 1e-9) + 1));
   std::map<int, std::map<int, int>> per_thread;  // thread -> script class index -> count
+  bool full = false;
   while (distribution_->total() < due) {
     auto placement = distribution_->add();
-    ++per_thread[placement.thread][class_index_in_script_[static_cast<std::size_t>(placement.class_index)]];
+    if (!placement) {
+      full = true;
+      break;
+    }
+    ++per_thread[placement->thread][class_index_in_script_[static_cast<std::size_t>(placement->class_index)]];
   }
   for (auto& [thread, counts] : per_thread) {
     loop::SpawnUsers command;
     for (auto [class_index, count] : counts) command.batches.emplace_back(class_index, count);
     workers_[static_cast<std::size_t>(thread)]->post(std::move(command));
   }
-  if (distribution_->total() >= options_.users) {
+  if (full)
+    log_warning("Only %d users can run: every selected class has a fixed_count and all are reached",
+                distribution_->total());
+  if (distribution_->total() >= options_.users || full) {
     uv_timer_stop(&spawn_timer_);
+    spawning_complete_ = true;
     log_info("All users spawned: %s (%d total users)", class_mix().c_str(), distribution_->total());
+    script::LuaValue count = number_value(script_->state(), distribution_->total());
+    fire_event("spawning_complete", &count, [] {});
+    stop_if_all_users_ended();
   }
 }
 
@@ -262,9 +411,17 @@ std::string Coordinator::class_mix() const {
   return mix + "}";
 }
 
+void Coordinator::merge_coordinator_exceptions() {
+  stats::StatsBook exceptions_only;
+  exceptions_only.merge_exceptions(coordinator_book_);
+  coordinator_book_.clear();
+  if (!exceptions_only.exceptions().empty()) stats_.merge_delta(exceptions_only);
+}
+
 void Coordinator::stats_tick() {
   stats_.note_time(now_s());
   stats_.close_second();
+  merge_coordinator_exceptions();
   // Printed right after a second closes so the current rates include it (Locust: every 2 s).
   if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
   for (auto& worker : workers_) worker->post(loop::CollectStats{});
@@ -288,48 +445,80 @@ void Coordinator::handle(loop::IterationsExhausted&) {
 
 void Coordinator::handle(loop::UserEnded&) {
   ++users_ended_;
-  if (phase_ == Phase::Running && distribution_->total() >= options_.users && users_ended_ >= distribution_->total())
+  stop_if_all_users_ended();
+}
+
+void Coordinator::stop_if_all_users_ended() {
+  if (phase_ == Phase::Running && spawning_complete_ && users_ended_ >= distribution_->total())
     begin_stop("All users have stopped");
 }
 
+void Coordinator::handle(loop::StopTestRequested& event) { begin_stop(event.reason); }
+
 void Coordinator::handle(loop::WorkerStopped& event) {
   if (event.delta) stats_.merge_delta(*event.delta);
-  if (++workers_stopped_ >= threads_) finish();
+  if (++workers_stopped_ >= threads_) on_users_stopped();
 }
 
 void Coordinator::begin_stop(const std::string& reason) {
+  if (phase_ == Phase::Starting) {
+    if (stop_before_start_.empty()) stop_before_start_ = reason;
+    return;
+  }
   if (phase_ != Phase::Running) return;
   phase_ = Phase::Stopping;
   log_info("%s, stopping users", reason.c_str());
   uv_timer_stop(&spawn_timer_);
   uv_timer_stop(&run_timer_);
+  fire_event("test_stopping", nullptr, [] {});
   for (auto& worker : workers_) worker->post(loop::StopAllUsers{options_.on_stop_grace_s});
   // A worker stuck in a Lua loop that never yields cannot answer: report what we have and leave.
+  double deadline = options_.stop_timeout_s + options_.on_stop_grace_s + kStopDeadlineMarginS;
   start_timer(
       &stop_deadline_timer_,
       [](uv_timer_t* t) {
-        auto* self = owner_of<Coordinator>(reinterpret_cast<uv_handle_t*>(t));
-        log_error("Worker threads did not stop within %.0f s (a task that never yields?); exiting",
-                  self->options_.on_stop_grace_s + kStopDeadlineMarginS);
-        self->print_final_report();
+        auto* self = owner_of<Coordinator>(t);
+        log_error("Worker threads did not stop in time (a task that never yields?); exiting");
+        self->finish_report();
         std::fflush(stdout);
         std::fflush(stderr);
         _exit(self->exit_code_ == 0 ? 1 : self->exit_code_);
       },
-      options_.on_stop_grace_s + kStopDeadlineMarginS, 0);
+      deadline, 0);
 }
 
-void Coordinator::finish() {
-  if (phase_ == Phase::Finished) return;
-  phase_ = Phase::Finished;
+// Users are gone: test_stop listeners, then teardown, then the report, then quitting.
+void Coordinator::on_users_stopped() {
+  if (phase_ == Phase::Reporting || phase_ == Phase::Finished) return;
+  phase_ = Phase::Reporting;
+  uv_timer_stop(&stop_deadline_timer_);
+  uv_timer_stop(&stats_timer_);
   stats_.note_time(now_s());
   stats_.close_second();
-  print_final_report();
-  shut_down_workers();
-  close_handles();
+  fire_event("test_stop", nullptr, [this] {
+    auto after_teardown = [this](const std::string& error) {
+      if (!error.empty()) {
+        log_error("cicada.teardown() failed: %s", error.c_str());
+        coordinator_book_.record_exception("cicada.teardown() failed: " + error.substr(0, error.find('\n')),
+                                           error.find('\n') == std::string::npos ? "" : error.substr(error.find('\n') + 1));
+      }
+      finish_report();
+      fire_event("quitting", nullptr, [this] {
+        phase_ = Phase::Finished;
+        shut_down_workers();
+        close_handles();
+      });
+    };
+    if (script_->module_predicate("_has_teardown")) {
+      run_action("teardown", nullptr, after_teardown);
+    } else {
+      after_teardown("");
+    }
+  });
 }
 
-void Coordinator::print_final_report() {
+void Coordinator::finish_report() {
+  merge_coordinator_exceptions();
   const stats::StatsBook& book = stats_.book();
   bool failed = book.total().num_failures > 0 || !book.exceptions().empty();
   exit_code_ = failed ? options_.exit_code_on_error : 0;
@@ -338,10 +527,8 @@ void Coordinator::print_final_report() {
   out += "\n";
   out += report::percentile_table(stats_);
   out += "\n";
-  std::string errors = report::error_report(stats_);
-  if (!errors.empty()) out += errors;
-  std::string exceptions = report::exception_report(stats_);
-  if (!exceptions.empty()) out += exceptions;
+  out += report::error_report(stats_);
+  out += report::exception_report(stats_);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   log_info("Shutting down (exit code %d)", exit_code_);
@@ -363,10 +550,10 @@ void Coordinator::on_signal(int signum) {
     _exit(130);
   }
   const char* what = signum == SIGINT ? "Interrupted (SIGINT)" : "Terminated (SIGTERM)";
-  if (phase_ == Phase::Running) {
+  if (phase_ == Phase::Starting) {
+    if (stop_before_start_.empty()) stop_before_start_ = what;
+  } else {
     begin_stop(what);
-  } else if (phase_ == Phase::Starting) {
-    log_info("%s before the test started", what);
   }
 }
 
@@ -378,6 +565,11 @@ void Coordinator::close_handles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   events_.close();
+  // The coordinator's own coroutines and connections go too, or the loop would not end.
+  if (scheduler_) scheduler_->shutdown();
+  context_.scheduler = nullptr;
+  script_->close();
+  http_->shutdown();
 }
 
 }  // namespace cicada::runner

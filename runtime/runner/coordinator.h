@@ -1,39 +1,50 @@
 #pragma once
 // The main thread of `cicada run`: loads the script once to check it and read its user
-// classes, starts the worker threads, ramps users up at the spawn rate, merges stats once a
-// second, prints the console tables, and stops the test on time, iteration count or signal.
+// classes and options, runs cicada.setup(), starts the worker threads, ramps users up at the
+// spawn rate, merges stats once a second, prints the console tables, fires the coordinator
+// events, and stops the test on time, iteration count, stop_test() or signal.
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/cli/options.h"
 #include "runtime/http/http_runtime.h"
-#include "runtime/loop/thread_context.h"
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
+#include "runtime/loop/thread_context.h"
 #include "runtime/loop/worker.h"
 #include "runtime/runner/user_distribution.h"
+#include "runtime/script/lua_value.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/run_stats.h"
+#include "runtime/vu/scheduler.h"
 
 namespace cicada::runner {
 
-class Coordinator {
+class Coordinator final : public vu::SchedulerListener {
  public:
-  explicit Coordinator(cli::RunOptions options);
-  ~Coordinator();
+  explicit Coordinator(cli::ResolvedCommand command);
+  ~Coordinator() override;
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
   // Runs the whole test; returns the process exit code.
   int run();
 
- private:
-  enum class Phase { Starting, Running, Stopping, Finished };
+  // The coordinator's own scheduler only runs setup/teardown/event coroutines.
+  void on_user_ended(int) override {}
+  void on_iterations_exhausted() override {}
+  void on_all_stopped() override {}
 
-  bool prepare(std::string* error);
+ private:
+  enum class Phase { Starting, Running, Stopping, Reporting, Finished };
+
+  // Returns -1 to go on, or an exit code (listing, errors).
+  int prepare();
+  bool select_classes(const std::vector<script::UserClassInfo>& all, std::string* error);
   void start_workers();
   void on_events(std::vector<loop::WorkerEvent>& events);
   void handle(loop::WorkerReady& event);
@@ -41,33 +52,52 @@ class Coordinator {
   void handle(loop::IterationsExhausted& event);
   void handle(loop::UserEnded& event);
   void handle(loop::WorkerStopped& event);
+  void handle(loop::StopTestRequested& event);
+  void stop_if_all_users_ended();
+  void on_setup_done(const std::string& error);
+  void maybe_begin_test();
   void begin_test();
   void spawn_tick();
   void stats_tick();
   void print_tick();
   void begin_stop(const std::string& reason);
-  void finish();
-  void print_final_report();
-  void shut_down_workers();
+  void on_users_stopped();
+  void finish_report();
+  void abort_startup(int exit_code);
   void on_signal(int signum);
   void close_handles();
   double now_s() const;
   std::string class_mix() const;
+  void merge_coordinator_exceptions();
 
+  // Runs the stdlib's coordinator action (setup, teardown or an event) in a coroutine with
+  // a client for the default host; `done` gets the error text (empty on success).
+  void run_action(const std::string& action, const script::LuaValue* argument,
+                  std::function<void(const std::string& error)> done);
+  // An event with listeners, or `done` at once when there are none.
+  void fire_event(const std::string& event, const script::LuaValue* argument, std::function<void()> done);
+  void shut_down_workers();
+
+  cli::ResolvedCommand command_;
   cli::RunOptions options_;
   uv_loop_t loop_{};
-  // The coordinator's own Lua state: it checks the script and reads its classes before any
-  // worker starts (later: setup, test_start/test_stop hooks, shapes, thresholds).
+  // The coordinator's own Lua state: checks the script, reads its classes and options, runs
+  // setup/teardown and the coordinator events.
   stats::StatsBook coordinator_book_;
   std::unique_ptr<http::HttpRuntime> http_;
   loop::ThreadContext context_;
   std::unique_ptr<script::ScriptHost> script_;
+  std::unique_ptr<vu::Scheduler> scheduler_;
+  int run_action_ref_ = -2;
+
   loop::Mailbox<loop::WorkerEvent> events_;
   std::vector<std::unique_ptr<loop::Worker>> workers_;
   std::vector<script::UserClassInfo> classes_;  // the selected classes, in script order
   std::vector<int> class_index_in_script_;      // selected class -> index in the script's list
+  std::string default_host_;                    // for setup/teardown/event contexts
   std::unique_ptr<UserDistribution> distribution_;
   std::vector<std::int64_t> iteration_budgets_;
+  std::shared_ptr<const script::LuaValue> setup_data_;
   stats::RunStats stats_;
 
   Phase phase_ = Phase::Starting;
@@ -78,6 +108,9 @@ class Coordinator {
   int workers_with_budget_ = 0;
   int users_ended_ = 0;
   bool startup_failed_ = false;
+  bool setup_done_ = false;
+  bool spawning_complete_ = false;
+  std::string stop_before_start_;  // a stop asked for while starting
   double started_s_ = 0;
   int interrupts_ = 0;
   int stats_ticks_ = 0;

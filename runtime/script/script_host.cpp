@@ -7,6 +7,7 @@
 
 #include "bindings/modules.h"
 #include "runtime/loop/thread_context.h"
+#include "runtime/script/lua_value.h"
 #include "stdlib_index.h"
 
 namespace cicada::script {
@@ -118,32 +119,172 @@ bool ScriptHost::push_cicada_module(std::string* error) {
   return true;
 }
 
-bool ScriptHost::user_classes(std::vector<UserClassInfo>* out, std::string* error) {
-  if (!push_cicada_module(error)) return false;
-  lua_getfield(L_, -1, "_classes");
-  if (lua_pcall(L_, 0, 1, 0) != 0) {
-    *error = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "cannot list user classes";
-    lua_pop(L_, 2);
+// Calls cicada.<function> with the `nargs` values on top of the stack.
+bool ScriptHost::call_module(const char* function, int nargs, int nresults, std::string* error) {
+  if (!push_cicada_module(error)) {
+    lua_pop(L_, nargs);
     return false;
   }
+  lua_getfield(L_, -1, function);
+  lua_remove(L_, -2);
+  lua_insert(L_, -(nargs + 1));
+  if (lua_pcall(L_, nargs, nresults, 0) != 0) {
+    *error = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : std::string("error in cicada.") + function;
+    lua_pop(L_, 1);
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+void push_string_list(lua_State* L, const std::vector<std::string>& list) {
+  lua_createtable(L, static_cast<int>(list.size()), 0);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    lua_pushlstring(L, list[i].data(), list[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+}
+
+int int_field(lua_State* L, int index, const char* name) {
+  lua_getfield(L, index, name);
+  int value = static_cast<int>(lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  return value;
+}
+
+std::string string_field(lua_State* L, int index, const char* name) {
+  lua_getfield(L, index, name);
+  std::string value = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+  lua_pop(L, 1);
+  return value;
+}
+
+}  // namespace
+
+bool ScriptHost::configure(const std::vector<std::string>& tags, const std::vector<std::string>& exclude_tags,
+                           std::string* error) {
+  lua_createtable(L_, 0, 2);
+  push_string_list(L_, tags);
+  lua_setfield(L_, -2, "tags");
+  push_string_list(L_, exclude_tags);
+  lua_setfield(L_, -2, "exclude_tags");
+  return call_module("_configure", 1, 0, error);
+}
+
+bool ScriptHost::user_classes(std::vector<UserClassInfo>* out, std::string* error) {
+  if (!call_module("_classes", 0, 1, error)) return false;
   out->clear();
-  int count = static_cast<int>(lua_objlen(L_, -1));
+  int list = lua_gettop(L_);
+  int count = static_cast<int>(lua_objlen(L_, list));
   for (int i = 1; i <= count; ++i) {
-    lua_rawgeti(L_, -1, i);
+    lua_rawgeti(L_, list, i);
+    int entry = lua_gettop(L_);
     UserClassInfo info;
-    lua_getfield(L_, -1, "name");
-    info.name = lua_tostring(L_, -1);
-    lua_getfield(L_, -2, "weight");
-    info.weight = static_cast<int>(lua_tointeger(L_, -1));
-    lua_getfield(L_, -3, "host");
-    if (lua_isstring(L_, -1)) info.host = lua_tostring(L_, -1);
-    lua_getfield(L_, -4, "tasks");
-    info.task_count = static_cast<int>(lua_tointeger(L_, -1));
-    lua_pop(L_, 5);
+    info.name = string_field(L_, entry, "name");
+    info.weight = int_field(L_, entry, "weight");
+    info.fixed_count = int_field(L_, entry, "fixed_count");
+    info.host = string_field(L_, entry, "host");
+    info.task_count = int_field(L_, entry, "tasks");
+    info.declared_tasks = int_field(L_, entry, "declared");
+    lua_pop(L_, 1);
     out->push_back(std::move(info));
   }
-  lua_pop(L_, 2);
+  lua_pop(L_, 1);
   return true;
+}
+
+bool ScriptHost::script_options(std::vector<std::pair<std::string, std::string>>* out, std::string* error) {
+  if (!call_module("_script_options", 0, 1, error)) return false;
+  int options = lua_gettop(L_);
+  lua_pushnil(L_);
+  while (lua_next(L_, options) != 0) {
+    std::string name = lua_tostring(L_, -2);
+    std::string value;
+    if (lua_istable(L_, -1)) {
+      for (int i = 1;; ++i) {
+        lua_rawgeti(L_, -1, i);
+        if (lua_isnil(L_, -1)) {
+          lua_pop(L_, 1);
+          break;
+        }
+        if (!value.empty()) value += ",";
+        value += lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
+        lua_pop(L_, 1);
+      }
+    } else {
+      lua_pushvalue(L_, -1);
+      value = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
+      lua_pop(L_, 1);
+    }
+    out->emplace_back(std::move(name), std::move(value));
+    lua_pop(L_, 1);
+  }
+  lua_pop(L_, 1);
+  return true;
+}
+
+std::string ScriptHost::task_ratio_report(const std::vector<int>& class_user_counts) {
+  lua_createtable(L_, static_cast<int>(class_user_counts.size()), 0);
+  for (std::size_t i = 0; i < class_user_counts.size(); ++i) {
+    lua_pushinteger(L_, class_user_counts[i]);
+    lua_rawseti(L_, -2, static_cast<int>(i + 1));
+  }
+  std::string error;
+  if (!call_module("_task_ratio_report", 1, 1, &error)) return error + "\n";
+  std::string report = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
+  lua_pop(L_, 1);
+  return report;
+}
+
+void ScriptHost::fire_init(bool coordinator, int thread_index) {
+  lua_pushliteral(L_, "init");
+  lua_createtable(L_, 0, 2);
+  lua_pushboolean(L_, coordinator);
+  lua_setfield(L_, -2, "coordinator");
+  lua_pushinteger(L_, thread_index);
+  lua_setfield(L_, -2, "thread");
+  std::string error;
+  call_module("_fire", 2, 0, &error);
+}
+
+bool ScriptHost::set_setup_data(const LuaValue& value, std::string* error) {
+  value.push(L_);
+  return call_module("_set_setup_data", 1, 0, error);
+}
+
+bool ScriptHost::module_predicate(const char* function, const char* argument) {
+  int nargs = 0;
+  if (argument) {
+    lua_pushstring(L_, argument);
+    nargs = 1;
+  }
+  std::string error;
+  if (!call_module(function, nargs, 1, &error)) return false;
+  bool result = lua_toboolean(L_, -1) != 0;
+  lua_pop(L_, 1);
+  return result;
+}
+
+int ScriptHost::new_coordinator_context(const std::string& host, const std::string& action, const LuaValue* argument) {
+  lua_pushlstring(L_, host.data(), host.size());
+  std::string error;
+  if (!call_module("_new_context", 1, 1, &error)) return LUA_NOREF;
+  lua_pushlstring(L_, action.data(), action.size());
+  lua_setfield(L_, -2, "__action");
+  if (argument) {
+    argument->push(L_);
+    lua_setfield(L_, -2, "__arg");
+  }
+  return luaL_ref(L_, LUA_REGISTRYINDEX);
+}
+
+int ScriptHost::module_function(const char* name) {
+  std::string error;
+  if (!push_cicada_module(&error)) return LUA_NOREF;
+  lua_getfield(L_, -1, name);
+  lua_remove(L_, -2);
+  return luaL_ref(L_, LUA_REGISTRYINDEX);
 }
 
 vu::Scheduler::LuaHooks ScriptHost::scheduler_hooks() {

@@ -18,9 +18,13 @@ namespace cicada::script {
 struct UserClassInfo {
   std::string name;
   int weight = 1;
-  std::string host;  // empty when the class sets none
-  int task_count = 0;
+  int fixed_count = 0;
+  std::string host;   // empty when the class sets none
+  int task_count = 0;      // after tag filtering
+  int declared_tasks = 0;  // before
 };
+
+class LuaValue;
 
 class ScriptHost {
  public:
@@ -34,8 +38,25 @@ class ScriptHost {
   // Compiles and runs the script's top-level code. On failure, `error` holds
   // "file:line: message" (and the traceback for errors raised while running).
   bool load(const std::string& path, std::string* error);
-  // The classes declared with cicada.user(), in declaration order.
+  // Options that shape the tasks (tag filters); call before user_classes().
+  bool configure(const std::vector<std::string>& tags, const std::vector<std::string>& exclude_tags,
+                 std::string* error);
+  // The runnable classes declared with cicada.user(), in declaration order.
   bool user_classes(std::vector<UserClassInfo>* out, std::string* error);
+  // cicada.options{...} as (name, text) pairs; lists are joined with commas.
+  bool script_options(std::vector<std::pair<std::string, std::string>>* out, std::string* error);
+  // Locust's --show-task-ratio, for these user counts per class.
+  std::string task_ratio_report(const std::vector<int>& class_user_counts);
+  // The `init` event, synchronously; listener errors are counted as exceptions.
+  void fire_init(bool coordinator, int thread_index);
+  bool set_setup_data(const LuaValue& value, std::string* error);
+  // Calls one of the stdlib's _has_* predicates (`_has_setup`, `_has_teardown`, ...).
+  bool module_predicate(const char* function, const char* argument = nullptr);
+  // A registry reference to a coordinator context for `action` ("setup", "teardown" or an
+  // event), with a client for `host` and `argument` (pushed by the caller, or none).
+  int new_coordinator_context(const std::string& host, const std::string& action, const LuaValue* argument);
+  // Registry reference to a function of the cicada module (owned by the caller).
+  int module_function(const char* name);
   // References to the stdlib functions the scheduler drives users with.
   vu::Scheduler::LuaHooks scheduler_hooks();
   // Closes the Lua state now (collecting every object), before the loop is torn down.
@@ -43,6 +64,7 @@ class ScriptHost {
 
  private:
   bool push_cicada_module(std::string* error);
+  bool call_module(const char* function, int nargs, int nresults, std::string* error);
 
   lua_State* L_ = nullptr;
 };

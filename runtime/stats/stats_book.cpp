@@ -145,6 +145,10 @@ void StatsBook::merge(const StatsBook& other) {
   }
   total_.merge(other.total_);
   for (const auto& [key, occurrences] : other.failures_) failures_[key] += occurrences;
+  merge_exceptions(other);
+}
+
+void StatsBook::merge_exceptions(const StatsBook& other) {
   for (const auto& [key, record] : other.exceptions_) {
     auto it = exceptions_.find(key);
     if (it == exceptions_.end())

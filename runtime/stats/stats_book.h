@@ -77,6 +77,8 @@ class StatsBook {
   void record_exception(std::string_view message, std::string_view traceback);
 
   void merge(const StatsBook& other);
+  // Only the exceptions of `other` (the coordinator's own book: its requests are not counted).
+  void merge_exceptions(const StatsBook& other);
   void clear();
   bool empty() const;
 

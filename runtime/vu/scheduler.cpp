@@ -58,6 +58,21 @@ void Scheduler::spawn(int class_index, int count) {
   }
 }
 
+void Scheduler::spawn_task(int function_ref, int self_ref, std::function<void()> on_done) {
+  auto* vu = new Vu;
+  vu->id = next_user_id_++;
+  vu->class_index = -1;
+  vu->scheduler = this;
+  vu->on_done = std::move(on_done);
+  uv_timer_init(loop_, &vu->sleep_timer);
+  vu->sleep_timer.data = vu;
+  vu->self_ref = self_ref;
+  vu->slot = users_.size();
+  users_.push_back(vu);
+  ++live_users_;
+  start_coroutine(vu, function_ref);
+}
+
 void Scheduler::start_coroutine(Vu* vu, int function_ref) {
   vu->co = lua_newthread(main_);
   vu->co_ref = luaL_ref(main_, LUA_REGISTRYINDEX);
@@ -268,8 +283,10 @@ void Scheduler::finish(Vu* vu) {
   --live_users_;
 
   int class_index = vu->class_index;
+  std::function<void()> on_done = std::move(vu->on_done);
   close_and_delete_user(vu);
-  if (ended_by_itself && !stopping_) listener_->on_user_ended(class_index);
+  if (on_done) on_done();
+  if (ended_by_itself && !stopping_ && class_index >= 0) listener_->on_user_ended(class_index);
   check_all_stopped();
 }
 

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct Vu {
   uv_timer_t sleep_timer{};
   Scheduler* scheduler = nullptr;
   std::size_t slot = 0;  // index in Scheduler::users_
+  std::function<void()> on_done;  // for tasks started with spawn_task()
 };
 
 // Events the scheduler reports to its owner (the worker thread).
@@ -85,6 +87,9 @@ class Scheduler {
   void set_stop_timeout(double seconds) { stop_timeout_s_ = seconds; }
 
   void spawn(int class_index, int count);
+  // Runs function(self) in a coroutine of its own, outside any user class (the coordinator's
+  // setup, teardown and event listeners). Takes over `self_ref`; `on_done` runs when it ends.
+  void spawn_task(int function_ref, int self_ref, std::function<void()> on_done);
   // Stops the newest `count` users of the class (ramping down); on_stop runs for each.
   void stop_users(int class_index, int count);
   // Stops every user: running tasks get the stop timeout to end, then on_stop gets `grace_s`

@@ -1,16 +1,34 @@
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "runtime/cli/options.h"
 
-using cicada::cli::parse_duration;
-using cicada::cli::parse_run_options;
+using namespace cicada::cli;
 
 namespace {
 
-cicada::cli::ParsedRunOptions parse(std::initializer_list<const char*> args) {
+std::map<std::string, std::string> fake_files;
+
+std::optional<std::string> read_fake(const std::string& path) {
+  auto it = fake_files.find(path);
+  if (it == fake_files.end()) return std::nullopt;
+  return it->second;
+}
+
+struct Resolved {
+  bool ok;
+  std::string error;
+  ResolvedCommand command;
+};
+
+Resolved resolve(std::initializer_list<const char*> args, std::vector<const char*> env = {}) {
   std::vector<const char*> argv{"run"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return parse_run_options(static_cast<int>(argv.size()), argv.data());
+  env.push_back(nullptr);
+  Resolved r;
+  r.ok = resolve_command(static_cast<int>(argv.size()), argv.data(), env.data(), &read_fake, &r.command, &r.error);
+  return r;
 }
 
 }  // namespace
@@ -32,10 +50,12 @@ TEST_CASE("durations accept Locust's forms") {
 }
 
 TEST_CASE("run options with Locust's flags") {
-  auto parsed = parse({"shop.lua", "Shopper", "Admin", "-H", "http://127.0.0.1:8080", "-u", "100", "-r", "10", "-t",
-                       "1m", "--threads", "2", "--iterations", "500", "--headless"});
-  REQUIRE(parsed.options);
-  const auto& o = *parsed.options;
+  fake_files.clear();
+  auto r = resolve({"shop.lua", "Shopper", "Admin", "-H", "http://127.0.0.1:8080", "-u", "100", "-r", "10", "-t", "1m",
+                    "--threads", "2", "--iterations", "500", "--headless", "-T", "a,b", "-T", "c", "-E", "slow",
+                    "--stop-timeout", "5s"});
+  REQUIRE_MESSAGE(r.ok, r.error);
+  const auto& o = r.command.options;
   CHECK(o.script == "shop.lua");
   CHECK(o.user_classes == std::vector<std::string>{"Shopper", "Admin"});
   CHECK(o.host == "http://127.0.0.1:8080");
@@ -44,38 +64,92 @@ TEST_CASE("run options with Locust's flags") {
   CHECK(o.run_time_s == doctest::Approx(60));
   CHECK(o.threads == 2);
   CHECK(o.iterations == 500);
+  CHECK(o.tags == std::vector<std::string>{"a", "b", "c"});
+  CHECK(o.exclude_tags == std::vector<std::string>{"slow"});
+  CHECK(o.stop_timeout_s == doctest::Approx(5));
 }
 
 TEST_CASE("-f names the script and every positional is a class; --flag=value and -u5 forms") {
-  auto parsed = parse({"-f", "x.lua", "A", "--host=http://h", "-u5", "--spawn-rate=2.5", "-t90s"});
-  REQUIRE(parsed.options);
-  CHECK(parsed.options->script == "x.lua");
-  CHECK(parsed.options->user_classes == std::vector<std::string>{"A"});
-  CHECK(parsed.options->host == "http://h");
-  CHECK(parsed.options->users == 5);
-  CHECK(parsed.options->spawn_rate == doctest::Approx(2.5));
-  CHECK(parsed.options->run_time_s == doctest::Approx(90));
+  fake_files.clear();
+  auto r = resolve({"-f", "x.lua", "A", "--host=http://h", "-u5", "--spawn-rate=2.5", "-t90s", "-l", "--show-task-ratio"});
+  REQUIRE_MESSAGE(r.ok, r.error);
+  const auto& o = r.command.options;
+  CHECK(o.script == "x.lua");
+  CHECK(o.user_classes == std::vector<std::string>{"A"});
+  CHECK(o.host == "http://h");
+  CHECK(o.users == 5);
+  CHECK(o.spawn_rate == doctest::Approx(2.5));
+  CHECK(o.run_time_s == doctest::Approx(90));
+  CHECK(o.list_classes);
+  CHECK(o.show_task_ratio);
 }
 
 TEST_CASE("defaults") {
-  auto parsed = parse({"x.lua"});
-  REQUIRE(parsed.options);
-  CHECK(parsed.options->users == 1);
-  CHECK(parsed.options->spawn_rate == doctest::Approx(1));
-  CHECK(parsed.options->run_time_s == 0);
-  CHECK(parsed.options->iterations == -1);
-  CHECK(parsed.options->threads == 0);
-  CHECK(parsed.options->exit_code_on_error == 1);
+  fake_files.clear();
+  auto r = resolve({"x.lua"});
+  REQUIRE(r.ok);
+  const auto& o = r.command.options;
+  CHECK(o.users == 1);
+  CHECK(o.spawn_rate == doctest::Approx(1));
+  CHECK(o.run_time_s == 0);
+  CHECK(o.iterations == -1);
+  CHECK(o.threads == 0);
+  CHECK(o.exit_code_on_error == 1);
+  CHECK(o.tags.empty());
+  CHECK(o.stop_timeout_s == 0);
 }
 
-TEST_CASE("bad options are clear errors") {
-  CHECK(parse({}).error.find("no script") != std::string::npos);
-  CHECK(parse({"x.lua", "-u", "many"}).error.find("-u/--users") != std::string::npos);
-  CHECK(parse({"x.lua", "-r", "0"}).error.find("--spawn-rate") != std::string::npos);
-  CHECK(parse({"x.lua", "-t", "soon"}).error.find("--run-time") != std::string::npos);
-  CHECK(parse({"x.lua", "--iterations", "0"}).error.find("--iterations") != std::string::npos);
-  CHECK(parse({"x.lua", "--threads"}).error.find("needs a value") != std::string::npos);
-  CHECK(parse({"x.lua", "--frobnicate", "1"}).error.find("unknown option --frobnicate") != std::string::npos);
-  CHECK_FALSE(parse({"x.lua", "-u", "many"}).options);
-  CHECK(parse({"--help"}).help);
+TEST_CASE("precedence: script < config file < environment < command line") {
+  fake_files.clear();
+  fake_files["cicada.conf"] = "# defaults for the team\n[cicada]\nusers = 20\nspawn_rate = 4 ; comment\nrun-time = 2m\n"
+                              "tags = nightly\nhost = http://file\n";
+  auto r = resolve({"x.lua", "-u", "30"}, {"CICADA_SPAWN_RATE=8", "CICADA_HOST=http://env", "CICADA_BIN=/ignored",
+                                          "OTHER=1"});
+  REQUIRE_MESSAGE(r.ok, r.error);
+  std::vector<RawOption> script{{"users", "1", "cicada.options{}"},
+                                {"iterations", "77", "cicada.options{}"},
+                                {"run-time", "10s", "cicada.options{}"},
+                                {"tags", "smoke", "cicada.options{}"}};
+  RunOptions final_options;
+  std::string error;
+  REQUIRE(apply_script_layer(r.command, script, &final_options, &error));
+  CHECK(final_options.users == 30);                          // command line
+  CHECK(final_options.spawn_rate == doctest::Approx(8));     // environment over the file
+  CHECK(final_options.host == "http://env");
+  CHECK(final_options.run_time_s == doctest::Approx(120));   // file over the script
+  CHECK(final_options.tags == std::vector<std::string>{"nightly"});
+  CHECK(final_options.iterations == 77);                     // only the script set it
+  CHECK(final_options.script == "x.lua");
+}
+
+TEST_CASE("--config names the file, and a missing one is an error") {
+  fake_files.clear();
+  fake_files["team.conf"] = "users = 9\n";
+  auto r = resolve({"x.lua", "--config", "team.conf"});
+  REQUIRE(r.ok);
+  CHECK(r.command.options.users == 9);
+  auto missing = resolve({"x.lua", "--config=nope.conf"});
+  CHECK_FALSE(missing.ok);
+  CHECK(missing.error == "cannot read config file nope.conf");
+  auto from_env = resolve({"x.lua"}, {"CICADA_CONFIG=team.conf"});
+  REQUIRE(from_env.ok);
+  CHECK(from_env.command.options.users == 9);
+}
+
+TEST_CASE("bad values name their source") {
+  fake_files.clear();
+  CHECK(resolve({}).error.find("no script") != std::string::npos);
+  CHECK(resolve({"x.lua", "-u", "many"}).error == "command line: users needs a whole number >= 0, got 'many'");
+  CHECK(resolve({"x.lua", "-r", "0"}).error.find("spawn-rate") != std::string::npos);
+  CHECK(resolve({"x.lua", "-t", "soon"}).error.find("run-time") != std::string::npos);
+  CHECK(resolve({"x.lua", "--iterations", "0"}).error.find("iterations") != std::string::npos);
+  CHECK(resolve({"x.lua", "--threads"}).error.find("needs a value") != std::string::npos);
+  CHECK(resolve({"x.lua", "--frobnicate", "1"}).error.find("unknown option --frobnicate") != std::string::npos);
+  CHECK(resolve({"x.lua"}, {"CICADA_USERS=-3"}).error == "CICADA_USERS: users needs a whole number >= 0, got '-3'");
+  fake_files["cicada.conf"] = "users = 2\nspeed = 11\n";
+  CHECK(resolve({"x.lua"}).error == "cicada.conf:2: unknown option 'speed'");
+  fake_files["cicada.conf"] = "just words\n";
+  CHECK(resolve({"x.lua"}).error.find("cicada.conf:1: expected 'option = value'") != std::string::npos);
+  fake_files.clear();
+  CHECK(resolve({"--help"}).command.help);
 }

@@ -27,7 +27,8 @@ TEST_CASE("threads stay balanced and weight-0 classes get no users") {
   UserDistribution plan({1, 0}, 3);
   for (int n = 0; n < 10; ++n) {
     auto placement = plan.add();
-    CHECK(placement.class_index == 0);
+    REQUIRE(placement);
+    CHECK(placement->class_index == 0);
   }
   CHECK(plan.thread_count(0) == 4);
   CHECK(plan.thread_count(1) == 3);
@@ -58,6 +59,30 @@ TEST_CASE("iteration budgets add up to the total and follow the users per thread
 
   auto few = UserDistribution::split_iterations({1}, 2, 10, 3);
   CHECK(std::accumulate(few.begin(), few.end(), std::int64_t{0}) == 3);
+}
+
+TEST_CASE("fixed-count classes get exactly their count, first") {
+  // Classes: A weight 1, B fixed 2, C weight 3.
+  UserDistribution plan({1, 1, 3}, 2, {0, 2, 0});
+  auto first = plan.add();
+  auto second = plan.add();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->class_index == 1);
+  CHECK(second->class_index == 1);
+  for (int n = 0; n < 40; ++n) REQUIRE(plan.add());
+  CHECK(plan.class_count(1) == 2);
+  CHECK(plan.class_count(0) == 10);
+  CHECK(plan.class_count(2) == 30);
+
+  UserDistribution only_fixed({1}, 1, {3});
+  CHECK(only_fixed.add());
+  CHECK(only_fixed.add());
+  CHECK(only_fixed.add());
+  CHECK_FALSE(only_fixed.add());  // nothing can take a fourth user
+  CHECK(only_fixed.total() == 3);
+  auto budgets = UserDistribution::split_iterations({1}, 2, 10, 100, {3});
+  CHECK(budgets[0] + budgets[1] == 100);
 }
 
 TEST_CASE("invalid plans are rejected") {

@@ -293,6 +293,11 @@ end
 M.sleep = core.sleep
 M.now = core.now
 
+--- cicada.url_encode("Blade Runner") == "Blade%20Runner": for building paths and queries.
+function M.url_encode(text)
+  return (tostring(text):gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
 -- Events -----------------------------------------------------------------------------------
 
 -- Coordinator events run once per process; the others on the worker thread that saw them.

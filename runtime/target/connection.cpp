@@ -1,11 +1,11 @@
 #include "runtime/target/connection.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 
 #include "runtime/target/json_text.h"
 #include "runtime/target/server.h"
+#include "runtime/target/text.h"
 
 namespace cicada::target {
 
@@ -30,30 +30,10 @@ constexpr size_t kRetainedCapacity = 1024 * 1024;
 // before the client has read it.
 constexpr uint64_t kLingerMs = 2000;
 
-Connection& connection_of(llhttp_t* parser) { return *static_cast<Connection*>(parser->data); }
-
+// libuv handles and requests, and the llhttp parser, all point back through `data`.
 template <typename Handle>
 Connection& connection_of(Handle* handle) {
   return *static_cast<Connection*>(handle->data);
-}
-
-void append_hex(std::string& out, size_t value) {
-  char digits[20];
-  const auto result = std::to_chars(digits, digits + sizeof digits, value, 16);
-  out.append(digits, result.ptr);
-}
-
-void append_decimal(std::string& out, uint64_t value) {
-  char digits[24];
-  const auto result = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, result.ptr);
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
 }
 
 // Only an empty buffer: its bytes may still be waiting to be parsed or sent.
@@ -229,6 +209,7 @@ int Connection::reject_request(unsigned status, const char* reason) {
 int Connection::on_message_begin(llhttp_t* parser) {
   Connection& c = connection_of(parser);
   c.target_.clear();
+  c.request_target_ = {};
   c.header_storage_.clear();
   c.headers_.clear();
   c.in_header_name_ = false;
@@ -257,10 +238,7 @@ int Connection::on_header_field(llhttp_t* parser, const char* at, size_t length)
     c.in_header_name_ = true;
   }
   // Names are stored lower-cased: HTTP names are case-insensitive and /echo reports them so.
-  for (size_t i = 0; i < length; ++i) {
-    const char ch = at[i];
-    c.header_storage_ += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-  }
+  for (size_t i = 0; i < length; ++i) c.header_storage_ += to_lower_ascii(at[i]);
   c.headers_.back().name_length += static_cast<uint32_t>(length);
   return 0;
 }
@@ -288,14 +266,14 @@ int Connection::on_headers_complete(llhttp_t* parser) {
   c.http_1_0_ = parser->http_major == 1 && parser->http_minor == 0;
   // Upgrades (and CONNECT) are not supported: answer, then close.
   c.keep_alive_ = llhttp_should_keep_alive(parser) != 0 && parser->upgrade == 0;
-  c.route_ = route_path(split_request_target(c.target_).path);
-  c.keep_body_ = c.route_.endpoint == Endpoint::echo || c.route_.endpoint == Endpoint::login;
+  c.request_target_ = split_request_target(c.target_);
+  c.route_ = route_path(c.request_target_.path);
+  c.keep_body_ = reads_request_body(c.route_.endpoint, c.method_);
 
   // curl and others wait (a second, typically) for this before sending a large body.
   const bool has_body = (parser->flags & F_CHUNKED) != 0 || parser->content_length > 0;
   if (has_body && !c.http_1_0_) {
-    const HeaderFields headers{c.header_storage_, c.headers_};
-    const auto expect = headers.find("expect");
+    const auto expect = c.request_headers().find("expect");
     if (expect && equals_ignoring_case(*expect, "100-continue")) c.out_ += "HTTP/1.1 100 Continue\r\n\r\n";
   }
   return 0;
@@ -330,55 +308,48 @@ void Connection::respond() {
   connection_header_ = !keep_alive_ ? ConnectionHeader::close
                        : http_1_0_  ? ConnectionHeader::keep_alive
                                     : ConnectionHeader::omit;
-  const std::optional<uint64_t>& number = route_.parameter;
+  if (const auto allow = method_not_allowed(route_.endpoint, method_)) {
+    return send_error(405, "method not allowed", *allow);
+  }
+  // Only bodies an endpoint reads are kept, and so can be too large.
+  if (body_too_large_) return send_error(413, "request body too large");
+  const std::optional<uint64_t>& number = route_.number;
   switch (route_.endpoint) {
-    case Endpoint::root:
-      send(200, kTextPlain, "cicada target\n");
-      return;
-    case Endpoint::json:
-      send(200, kApplicationJson, fixed_json_document());
-      return;
+    case Endpoint::root: return send(200, kTextPlain, "cicada target\n");
+    case Endpoint::fixed_json: return send(200, kApplicationJson, route_.text);
     case Endpoint::echo: {
-      if (body_too_large_) return send_error(413, "request body too large");
       scratch_.clear();
-      const EchoedRequest echoed{llhttp_method_name(static_cast<llhttp_method_t>(method_)),
-                                 split_request_target(target_), HeaderFields{header_storage_, headers_}, body_};
+      const EchoedRequest echoed{llhttp_method_name(static_cast<llhttp_method_t>(method_)), request_target_,
+                                 request_headers(), body_};
       append_echo_document(scratch_, echoed);
-      send(200, kApplicationJson, scratch_);
-      return;
+      return send(200, kApplicationJson, scratch_);
     }
     case Endpoint::status:
       if (!number || *number < 200 || *number > 599) return send_error(400, "status must be 200..599");
-      respond_to_status(*number);
-      return;
+      return respond_to_status(*number);
     case Endpoint::delay:
       if (!number || *number > kMaxDelayMs) return send_error(400, "delay must be 0..60000 ms");
-      start_delay(*number);
-      return;
+      return start_delay(*number);
     case Endpoint::bytes:
     case Endpoint::chunked:
       if (!number || *number > kMaxGeneratedBytes) return send_error(400, "size must be 0..67108864 bytes");
       // HTTP/1.0 has no chunked encoding: such a client gets the same bytes with a length.
-      start_generated_body(*number, route_.endpoint == Endpoint::chunked && !http_1_0_);
-      return;
-    case Endpoint::login:
-      respond_to_login();
-      return;
-    case Endpoint::items:
-      send(200, kApplicationJson, items_document());
-      return;
-    case Endpoint::item: {
-      const std::string_view document = number ? item_document(*number) : std::string_view();
-      if (document.empty()) return send_error(404, "not found");
-      send(200, kApplicationJson, document);
-      return;
-    }
-    case Endpoint::close:
-      send(200, kTextPlain, "closing\n");
-      return;
-    case Endpoint::not_found:
-      send_error(404, "not found");
-      return;
+      return start_generated_body(*number, route_.endpoint == Endpoint::chunked && !http_1_0_);
+    case Endpoint::login: return respond_to_login();
+    case Endpoint::items: return send(200, kApplicationJson, items_document());
+    case Endpoint::item: return send_document_or_404(item_document(number.value_or(0)));
+    case Endpoint::close: return send(200, kTextPlain, "closing\n");
+    case Endpoint::validate_key: return respond_to_validate_key();
+    case Endpoint::movie: return send_document_or_404(movie_document(number.value_or(0)));
+    case Endpoint::movie_by_title: return respond_to_movie_title();
+    case Endpoint::optimize: return send(202, kApplicationJson, optimize_accepted_document());
+    case Endpoint::proxy:
+    case Endpoint::proxy_failure: return respond_to_proxy();
+    case Endpoint::jobs: return respond_to_jobs();
+    case Endpoint::job: return respond_to_job();
+    case Endpoint::admin_stats: return respond_to_admin_stats();
+    case Endpoint::search: return respond_to_search();
+    case Endpoint::not_found: return send_error(404, "not found");
   }
 }
 
@@ -393,10 +364,7 @@ void Connection::respond_to_parse_error() {
 
 void Connection::respond_to_status(uint64_t status) {
   const auto code = static_cast<unsigned>(status);
-  if (code == 204 || code == 304) {
-    append_response_head(out_, {code, {}, Framing::none, 0, connection_header_, {}});
-    return;
-  }
+  if (code == 204 || code == 304) return send_without_body(code);
   scratch_.clear();
   append_decimal(scratch_, code);
   scratch_ += ' ';
@@ -406,19 +374,108 @@ void Connection::respond_to_status(uint64_t status) {
 }
 
 void Connection::respond_to_login() {
-  if (method_ != HTTP_POST) return send_error(405, "method not allowed", "Allow: POST\r\n");
-  if (body_too_large_) return send_error(413, "request body too large");
-  switch (json::find_string_member(body_, "user", login_user_)) {
-    case json::MemberLookup::found:
-      scratch_ = R"({"token":"token-)";
-      json::append_escaped(scratch_, login_user_);
-      scratch_ += "\"}";
-      send(200, kApplicationJson, scratch_);
-      return;
-    case json::MemberLookup::missing: return send_error(400, "missing \"user\"");
-    case json::MemberLookup::not_a_string: return send_error(400, "\"user\" must be a string");
-    case json::MemberLookup::malformed: return send_error(400, "body must be a JSON object");
+  if (!read_body_string_member("user")) return;
+  decoded_.insert(0, "token-");
+  scratch_.clear();
+  json::ObjectWriter(scratch_).string("token", decoded_).close();
+  send(200, kApplicationJson, scratch_);
+}
+
+// Decodes the string member `name` of the JSON object in the body into decoded_. Otherwise
+// answers 400 and returns false.
+bool Connection::read_body_string_member(std::string_view name) {
+  const json::MemberLookup lookup = json::find_string_member(body_, name, decoded_);
+  if (lookup == json::MemberLookup::found) return true;
+  decoded_.clear();
+  switch (lookup) {
+    case json::MemberLookup::missing:
+      decoded_.append("missing \"").append(name).append("\"");
+      break;
+    case json::MemberLookup::not_a_string:
+      decoded_.append("\"").append(name).append("\" must be a string");
+      break;
+    default:
+      decoded_ = "body must be a JSON object";
   }
+  send_error(400, decoded_);
+  return false;
+}
+
+void Connection::respond_to_validate_key() {
+  if (!read_body_string_member("api_key")) return;
+  const bool valid = is_valid_api_key(decoded_);
+  scratch_.clear();
+  json::ObjectWriter answer(scratch_);
+  answer.boolean("valid", valid);
+  if (valid) answer.string("key", decoded_);
+  answer.close();
+  send(200, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_movie_title() {
+  const std::optional<uint64_t>& year = route_.number;
+  if (!year || *year < kMinMovieYear || *year > kMaxMovieYear) return send_error(404, "not found");
+  decoded_.clear();
+  append_url_decoded(decoded_, route_.text, UrlPart::path);
+  scratch_.clear();
+  json::ObjectWriter(scratch_)
+      .string("title", decoded_)
+      .number("year", *year)
+      .number("id", movie_id_for_title(decoded_, *year))
+      .close();
+  send(200, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_proxy() {
+  // In the order a real gateway checks: credentials, then the rate limit, then the upstream.
+  if (!request_headers().find("authorization")) {
+    return send_error(401, "missing Authorization", "WWW-Authenticate: Bearer\r\n");
+  }
+  if (++authorized_proxy_requests_ % kProxyRateLimitEvery == 0) {
+    return send_error(429, "rate limited", "Retry-After: 1\r\n");
+  }
+  if (route_.endpoint == Endpoint::proxy_failure) {
+    const std::optional<uint64_t>& status = route_.number;
+    if (!status || *status < 400 || *status > 599) return send_error(400, "status must be 400..599");
+    return send_error(static_cast<unsigned>(*status), "upstream failure");
+  }
+  scratch_.clear();
+  json::ObjectWriter(scratch_).string("proxied", route_.text).close();
+  send(200, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_jobs() {
+  if (method_ != HTTP_POST) return send(200, kApplicationJson, jobs_document());
+  if (!read_body_string_member("name")) return;
+  scratch_.clear();
+  json::ObjectWriter(scratch_)
+      .number("id", worker_.next_job_id())
+      .string("name", decoded_)
+      .string("status", "queued")
+      .close();
+  send(201, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_job() {
+  // Nothing is stored, so deleting succeeds for any id, including those POST handed out.
+  if (method_ == HTTP_DELETE) return route_.number ? send_without_body(204) : send_error(404, "not found");
+  send_document_or_404(job_document(route_.number.value_or(0)));
+}
+
+void Connection::respond_to_admin_stats() {
+  const auto token = request_headers().find("x-admin-token");
+  if (!token || *token != "admin") return send_error(403, "forbidden");
+  send(200, kApplicationJson, admin_stats_document());
+}
+
+void Connection::respond_to_search() {
+  decoded_.clear();
+  if (const auto query = find_query_value(request_target_.query, "q")) {
+    append_url_decoded(decoded_, *query, UrlPart::query);
+  }
+  scratch_.clear();
+  append_search_document(scratch_, decoded_);
+  send(200, kApplicationJson, scratch_);
 }
 
 void Connection::start_delay(uint64_t milliseconds) {
@@ -429,9 +486,8 @@ void Connection::start_delay(uint64_t milliseconds) {
 
 void Connection::finish_delay() {
   delay_pending_ = false;
-  scratch_ = R"({"delay_ms":)";
-  append_decimal(scratch_, delay_ms_);
-  scratch_ += '}';
+  scratch_.clear();
+  json::ObjectWriter(scratch_).number("delay_ms", delay_ms_).close();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -483,10 +539,19 @@ void Connection::send(unsigned status, std::string_view content_type, std::strin
 
 void Connection::send_error(unsigned status, std::string_view message, std::string_view extra_header_lines) {
   // `message` must not point into scratch_, which is rebuilt here.
-  scratch_ = R"({"error":)";
-  json::append_string(scratch_, message);
-  scratch_ += '}';
+  scratch_.clear();
+  json::ObjectWriter(scratch_).string("error", message).close();
   send(status, kApplicationJson, scratch_, extra_header_lines);
+}
+
+void Connection::send_without_body(unsigned status) {
+  // 204 and 304 must not announce a length, not even 0.
+  append_response_head(out_, {status, {}, Framing::none, 0, connection_header_, {}});
+}
+
+void Connection::send_document_or_404(std::string_view document) {
+  if (document.empty()) return send_error(404, "not found");
+  send(200, kApplicationJson, document);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -577,8 +642,12 @@ void Connection::on_shutdown(uv_shutdown_t* request, int status) {
 }
 
 void Connection::release_oversized_buffers() {
+  // These two only ever hold the answer in production, which is in out_ by the next request.
+  scratch_.clear();
+  decoded_.clear();
   release_if_oversized(body_);
   release_if_oversized(scratch_);
+  release_if_oversized(decoded_);
   release_if_oversized(out_);
 }
 

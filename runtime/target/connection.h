@@ -73,6 +73,14 @@ class Connection {
   void respond_to_parse_error();
   void respond_to_status(uint64_t status);
   void respond_to_login();
+  void respond_to_validate_key();
+  void respond_to_movie_title();
+  void respond_to_proxy();
+  void respond_to_jobs();
+  void respond_to_job();
+  void respond_to_admin_stats();
+  void respond_to_search();
+  bool read_body_string_member(std::string_view name);
   void start_delay(uint64_t milliseconds);
   void finish_delay();
   void start_generated_body(uint64_t size, bool chunked);
@@ -80,6 +88,9 @@ class Connection {
   void send(unsigned status, std::string_view content_type, std::string_view body,
             std::string_view extra_header_lines = {});
   void send_error(unsigned status, std::string_view message, std::string_view extra_header_lines = {});
+  void send_without_body(unsigned status);
+  void send_document_or_404(std::string_view document);
+  HeaderFields request_headers() const { return {header_storage_, headers_}; }
 
   // Output.
   void pump();
@@ -97,8 +108,9 @@ class Connection {
   int open_handles_ = 2;
   llhttp_t parser_{};
 
-  // The request being parsed, then answered.
+  // The request being parsed, then answered. request_target_ and route_ may view into target_.
   std::string target_;
+  RequestTarget request_target_;
   std::string header_storage_;
   std::vector<HeaderField> headers_;
   bool in_header_name_ = false;
@@ -127,7 +139,12 @@ class Connection {
   std::string unparsed_;
   // Documents being assembled before their length is known (/echo, /login, errors).
   std::string scratch_;
-  std::string login_user_;
+  // Client text decoded from JSON or URL encoding (a user name, a search query), and messages
+  // for send_error, which cannot take them from scratch_.
+  std::string decoded_;
+
+  // The rate limiter behind /proxy/ counts per connection, so that a test can predict it.
+  uint64_t authorized_proxy_requests_ = 0;
 
   // Output: responses accumulate in out_; in_flight_ belongs to libuv during a uv_write.
   std::string out_;

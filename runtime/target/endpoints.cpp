@@ -1,14 +1,15 @@
 #include "runtime/target/endpoints.h"
 
+#include <llhttp.h>
+
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cstdio>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "runtime/target/json_text.h"
+#include "runtime/target/text.h"
 
 namespace cicada::target {
 
@@ -19,38 +20,127 @@ constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz";
 // Large enough that a slice of any size is at most a few appends.
 constexpr size_t kPatternSpan = 64 * 1024;
 
-// Plain decimal only: no sign, no spaces, and short enough that it cannot overflow.
-std::optional<uint64_t> parse_decimal(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  uint64_t value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
-  return value;
+constexpr std::string_view kFixedJsonDocument =
+    R"({"name":"cicada target","version":1,"tags":["load","test","http"],"nested":{"ok":true,"ratio":0.5,"empty":null}})";
+constexpr std::string_view kServiceStatusDocument = R"({"status":"ok"})";
+constexpr std::string_view kHealthDocument = R"({"status":"healthy"})";
+constexpr std::string_view kSystemMetricsDocument = R"({"cpu":37.5,"memory":62.25,"disk":71.0})";
+constexpr std::string_view kAnalysisDocument =
+    R"({"status":"complete","score":87,"findings":[)"
+    R"({"component":"cpu","severity":"info","message":"load within limits"},)"
+    R"({"component":"memory","severity":"warning","message":"usage above 60%"}],)"
+    R"("recommendations":["enable lmcache prefetching"]})";
+constexpr std::string_view kLmcacheStatusDocument = R"({"enabled":true,"entries":4096})";
+constexpr std::string_view kOptimizeAcceptedDocument = R"({"job":"optimize","status":"accepted"})";
+constexpr std::string_view kTemplatesDocument =
+    R"([{"id":1,"name":"nightly build","steps":4},{"id":2,"name":"unit tests","steps":2},)"
+    R"({"id":3,"name":"deploy staging","steps":5},{"id":4,"name":"database backup","steps":3},)"
+    R"({"id":5,"name":"weekly report","steps":2}])";
+constexpr std::string_view kAdminStatsDocument = R"({"jobs":1000,"users":25})";
+
+constexpr std::string_view kApiKeyPrefix = "sk-";
+constexpr std::string_view kTitlePrefix = "/api/title/";
+constexpr std::string_view kProxyPrefix = "/proxy/";
+
+constexpr std::array<std::string_view, 10> kJobKinds = {
+    "nightly build",  "unit tests",   "integration tests", "deploy staging", "deploy production",
+    "database backup", "log rotation", "cache warmup",      "weekly report",  "security scan",
+};
+constexpr std::array<std::string_view, 4> kJobStatuses = {"queued", "running", "succeeded", "failed"};
+
+// Documents for ids 1..count, built once into one buffer, and the JSON array of the first
+// `listed` of them.
+class NumberedDocuments {
+ public:
+  template <typename Describe>
+  NumberedDocuments(uint64_t count, uint64_t listed, Describe describe) {
+    ends_.reserve(count + 1);
+    ends_.push_back(0);
+    for (uint64_t id = 1; id <= count; ++id) {
+      describe(text_, id);
+      ends_.push_back(text_.size());
+    }
+    list_ = '[';
+    for (uint64_t id = 1; id <= listed; ++id) {
+      if (id > 1) list_ += ',';
+      list_ += document(id);
+    }
+    list_ += ']';
+  }
+
+  std::string_view document(uint64_t id) const {
+    if (id < 1 || id >= ends_.size()) return {};
+    return std::string_view(text_).substr(ends_[id - 1], ends_[id] - ends_[id - 1]);
+  }
+  std::string_view list() const { return list_; }
+
+ private:
+  std::string text_;
+  std::vector<size_t> ends_;  // document `id` is text_[ends_[id - 1], ends_[id])
+  std::string list_;
+};
+
+std::string numbered_name(std::string_view prefix, uint64_t id) {
+  std::string name(prefix);
+  append_decimal(name, id);
+  return name;
 }
 
-struct Catalog {
-  std::array<std::string, kItemCount + 1> item_documents;  // [0] unused: ids start at 1
-  std::string items_document;
+// Values look arbitrary but are the same in every run, so that tests and checks can rely on them.
+uint64_t scrambled(uint64_t id, uint64_t range) { return (id * 7919) % range; }
 
-  Catalog() {
-    items_document = "[";
-    for (uint64_t id = 1; id <= kItemCount; ++id) {
-      // Prices look arbitrary but are the same in every run, so tests and checks can rely on them.
-      const unsigned cents = 199 + static_cast<unsigned>((id * 7919) % 10000);
-      char document[96];
-      const int length = std::snprintf(document, sizeof document, R"({"id":%u,"name":"item %u","price":%u.%02u})",
-                                       static_cast<unsigned>(id), static_cast<unsigned>(id), cents / 100, cents % 100);
-      item_documents[id].assign(document, static_cast<size_t>(length));
-      if (id > 1) items_document += ',';
-      items_document += item_documents[id];
-    }
-    items_document += ']';
+void describe_item(std::string& out, uint64_t id) {
+  const uint64_t cents = 199 + scrambled(id, 10000);
+  json::ObjectWriter item(out);
+  item.number("id", id).string("name", numbered_name("item ", id));
+  std::string& price = item.member("price");
+  append_decimal(price, cents / 100);
+  price += cents % 100 < 10 ? ".0" : ".";
+  append_decimal(price, cents % 100);
+  item.close();
+}
+
+void describe_movie(std::string& out, uint64_t id) {
+  json::ObjectWriter(out)
+      .number("id", id)
+      .string("title", numbered_name("Movie ", id))
+      .number("year", kMinMovieYear + scrambled(id, kMaxMovieYear - kMinMovieYear + 1))
+      .close();
+}
+
+std::string job_name(uint64_t id) { return numbered_name(std::string(kJobKinds[(id - 1) % kJobKinds.size()]) + " #", id); }
+
+void describe_job(std::string& out, uint64_t id) {
+  json::ObjectWriter(out)
+      .number("id", id)
+      .string("name", job_name(id))
+      .string("status", kJobStatuses[(id - 1) % kJobStatuses.size()])
+      .close();
+}
+
+const NumberedDocuments& items() {
+  static const NumberedDocuments documents(kItemCount, kItemCount, describe_item);
+  return documents;
+}
+
+const NumberedDocuments& movies() {
+  static const NumberedDocuments documents(kMovieCount, 0, describe_movie);
+  return documents;
+}
+
+struct JobCatalog {
+  NumberedDocuments documents{kJobCount, kListedJobCount, describe_job};
+  // What /api/search matches against; [0] unused, as ids start at 1.
+  std::array<std::string, kListedJobCount + 1> listed_names;
+
+  JobCatalog() {
+    for (uint64_t id = 1; id <= kListedJobCount; ++id) listed_names[id] = job_name(id);
   }
 };
 
-const Catalog& catalog() {
-  static const Catalog instance;
-  return instance;
+const JobCatalog& jobs() {
+  static const JobCatalog catalog;
+  return catalog;
 }
 
 const std::string& generated_pattern() {
@@ -63,46 +153,48 @@ const std::string& generated_pattern() {
   return pattern;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+struct QueryPair {
+  std::string_view key;
+  std::string_view value;  // empty, too, when the pair has no '='
+};
+
+// Takes the next `key[=value]` pair off the front of `query`, skipping empty ones ("a=1&&b=2");
+// false when none is left.
+bool take_query_pair(std::string_view& query, QueryPair& pair) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view text = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (text.empty()) continue;
+    const size_t equals = text.find('=');
+    pair.key = text.substr(0, equals);
+    pair.value = equals == std::string_view::npos ? std::string_view() : text.substr(equals + 1);
+    return true;
+  }
+  return false;
 }
 
 void append_query_args(std::string& out, std::string_view query) {
   std::vector<std::pair<std::string, std::string>> args;
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t equals = pair.find('=');
+  for (QueryPair pair; take_query_pair(query, pair);) {
     auto& [key, value] = args.emplace_back();
-    append_url_decoded(key, pair.substr(0, equals));
-    if (equals != std::string_view::npos) append_url_decoded(value, pair.substr(equals + 1));
+    append_url_decoded(key, pair.key, UrlPart::query);
+    append_url_decoded(value, pair.value, UrlPart::query);
   }
   // Repeated keys: the last value wins, listed where that last one appeared.
   std::unordered_map<std::string_view, size_t> last_index;
   for (size_t i = 0; i < args.size(); ++i) last_index[args[i].first] = i;
-  out += '{';
-  bool first = true;
+  json::ObjectWriter object(out);
   for (size_t i = 0; i < args.size(); ++i) {
-    if (last_index[args[i].first] != i) continue;
-    if (!first) out += ',';
-    first = false;
-    json::append_string(out, args[i].first);
-    out += ':';
-    json::append_string(out, args[i].second);
+    if (last_index[args[i].first] == i) object.string(args[i].first, args[i].second);
   }
-  out += '}';
+  object.close();
 }
 
 void append_headers_object(std::string& out, const HeaderFields& headers) {
   // A repeated header becomes one member with the values joined by ", ", which is what the
   // header means in HTTP. Connections cap the header count, so the quadratic scan stays small.
-  out += '{';
-  bool first = true;
+  json::ObjectWriter object(out);
   const auto fields = headers.fields;
   for (size_t i = 0; i < fields.size(); ++i) {
     const std::string_view name = headers.name(fields[i]);
@@ -110,19 +202,17 @@ void append_headers_object(std::string& out, const HeaderFields& headers) {
         std::any_of(fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(i),
                     [&](const HeaderField& earlier) { return headers.name(earlier) == name; });
     if (seen_before) continue;
-    if (!first) out += ',';
-    first = false;
-    json::append_string(out, name);
-    out += ":\"";
-    json::append_escaped(out, headers.value(fields[i]));
+    std::string& value = object.member(name);
+    value += '"';
+    json::append_escaped(value, headers.value(fields[i]));
     for (size_t j = i + 1; j < fields.size(); ++j) {
       if (headers.name(fields[j]) != name) continue;
-      out += ", ";
-      json::append_escaped(out, headers.value(fields[j]));
+      value += ", ";
+      json::append_escaped(value, headers.value(fields[j]));
     }
-    out += '"';
+    value += '"';
   }
-  out += '}';
+  object.close();
 }
 
 }  // namespace
@@ -145,37 +235,126 @@ Route route_path(std::string_view path) {
   struct Exact {
     std::string_view path;
     Endpoint endpoint;
+    std::string_view document = {};
   };
+  // The monitoring agent's paths answer with and without their trailing slash.
   static constexpr Exact kExact[] = {
-      {"/", Endpoint::root},          {"/json", Endpoint::json},   {"/echo", Endpoint::echo},
-      {"/login", Endpoint::login},    {"/items", Endpoint::items}, {"/close", Endpoint::close},
+      {"/", Endpoint::root},
+      {"/json", Endpoint::fixed_json, kFixedJsonDocument},
+      {"/echo", Endpoint::echo},
+      {"/login", Endpoint::login},
+      {"/items", Endpoint::items},
+      {"/close", Endpoint::close},
+      {"/api/validate-key", Endpoint::validate_key},
+      {"/status", Endpoint::fixed_json, kServiceStatusDocument},
+      {"/health/", Endpoint::fixed_json, kHealthDocument},
+      {"/health", Endpoint::fixed_json, kHealthDocument},
+      {"/system/metrics", Endpoint::fixed_json, kSystemMetricsDocument},
+      {"/system/metrics/", Endpoint::fixed_json, kSystemMetricsDocument},
+      {"/analysis/", Endpoint::fixed_json, kAnalysisDocument},
+      {"/analysis", Endpoint::fixed_json, kAnalysisDocument},
+      {"/lmcache/status", Endpoint::fixed_json, kLmcacheStatusDocument},
+      {"/lmcache/status/", Endpoint::fixed_json, kLmcacheStatusDocument},
+      {"/optimize/run", Endpoint::optimize},
+      {"/optimize/run/", Endpoint::optimize},
+      {"/api/jobs", Endpoint::jobs},
+      {"/api/templates", Endpoint::fixed_json, kTemplatesDocument},
+      {"/api/admin/stats", Endpoint::admin_stats},
+      {"/api/search", Endpoint::search},
   };
   for (const auto& entry : kExact) {
-    if (path == entry.path) return {entry.endpoint, std::nullopt};
+    if (path == entry.path) return {entry.endpoint, entry.document, std::nullopt};
   }
   struct Prefixed {
     std::string_view prefix;
     Endpoint endpoint;
   };
-  static constexpr Prefixed kPrefixed[] = {
-      {"/status/", Endpoint::status}, {"/delay/", Endpoint::delay}, {"/bytes/", Endpoint::bytes},
-      {"/chunked/", Endpoint::chunked}, {"/items/", Endpoint::item},
+  static constexpr Prefixed kNumbered[] = {
+      {"/status/", Endpoint::status},       {"/delay/", Endpoint::delay},  {"/bytes/", Endpoint::bytes},
+      {"/chunked/", Endpoint::chunked},     {"/items/", Endpoint::item},   {"/api/id/", Endpoint::movie},
+      {"/api/jobs/", Endpoint::job},        {"/proxy/fail/", Endpoint::proxy_failure},
   };
-  for (const auto& entry : kPrefixed) {
-    if (path.starts_with(entry.prefix)) return {entry.endpoint, parse_decimal(path.substr(entry.prefix.size()))};
+  for (const auto& entry : kNumbered) {
+    if (!path.starts_with(entry.prefix)) continue;
+    const std::string_view text = path.substr(entry.prefix.size());
+    return {entry.endpoint, text, parse_decimal(text)};
+  }
+  if (path.starts_with(kTitlePrefix)) {
+    // The year is the last segment, so a title may hold '/' too.
+    const std::string_view rest = path.substr(kTitlePrefix.size());
+    const size_t slash = rest.rfind('/');
+    if (slash == std::string_view::npos || slash == 0) return {};
+    return {Endpoint::movie_by_title, rest.substr(0, slash), parse_decimal(rest.substr(slash + 1))};
+  }
+  if (path.starts_with(kProxyPrefix)) {
+    return {Endpoint::proxy, path.substr(kProxyPrefix.size() - 1), std::nullopt};  // keeps the '/'
   }
   return {};
 }
 
-std::string_view fixed_json_document() {
-  return R"({"name":"cicada target","version":1,"tags":["load","test","http"],"nested":{"ok":true,"ratio":0.5,"empty":null}})";
+std::optional<std::string_view> method_not_allowed(Endpoint endpoint, uint8_t method) {
+  const bool get = method == HTTP_GET || method == HTTP_HEAD;
+  switch (endpoint) {
+    case Endpoint::login:
+    case Endpoint::validate_key:
+    case Endpoint::optimize:
+      if (method == HTTP_POST) return std::nullopt;
+      return "Allow: POST\r\n";
+    case Endpoint::jobs:
+      if (get || method == HTTP_POST) return std::nullopt;
+      return "Allow: GET, HEAD, POST\r\n";
+    case Endpoint::job:
+      if (get || method == HTTP_DELETE) return std::nullopt;
+      return "Allow: GET, HEAD, DELETE\r\n";
+    default:
+      return std::nullopt;
+  }
 }
 
-std::string_view items_document() { return catalog().items_document; }
+bool reads_request_body(Endpoint endpoint, uint8_t method) {
+  switch (endpoint) {
+    case Endpoint::echo: return true;
+    case Endpoint::login:
+    case Endpoint::validate_key:
+    case Endpoint::jobs: return method == HTTP_POST;
+    default: return false;
+  }
+}
 
-std::string_view item_document(uint64_t id) {
-  if (id < 1 || id > kItemCount) return {};
-  return catalog().item_documents[id];
+std::string_view items_document() { return items().list(); }
+std::string_view item_document(uint64_t id) { return items().document(id); }
+std::string_view movie_document(uint64_t id) { return movies().document(id); }
+std::string_view jobs_document() { return jobs().documents.list(); }
+std::string_view job_document(uint64_t id) { return jobs().documents.document(id); }
+std::string_view optimize_accepted_document() { return kOptimizeAcceptedDocument; }
+std::string_view admin_stats_document() { return kAdminStatsDocument; }
+
+bool is_valid_api_key(std::string_view key) { return key.starts_with(kApiKeyPrefix); }
+
+uint64_t movie_id_for_title(std::string_view title, uint64_t year) {
+  // FNV-1a, spelled out because std::hash may change between library versions.
+  constexpr uint64_t kPrime = 1099511628211u;
+  uint64_t hash = 14695981039346656037u;
+  for (const char c : title) hash = (hash ^ static_cast<unsigned char>(c)) * kPrime;
+  hash = (hash ^ year) * kPrime;
+  return hash % kMovieCount + 1;
+}
+
+void append_search_document(std::string& out, std::string_view query) {
+  const JobCatalog& catalog = jobs();
+  json::ObjectWriter document(out);
+  document.string("query", query);
+  std::string& results = document.member("results");
+  results += '[';
+  bool first = true;
+  for (uint64_t id = 1; id <= kListedJobCount; ++id) {
+    if (!contains_ignoring_case(catalog.listed_names[id], query)) continue;
+    if (!first) results += ',';
+    first = false;
+    results += catalog.documents.document(id);
+  }
+  results += ']';
+  document.close();
 }
 
 void append_generated_bytes(std::string& out, uint64_t offset, size_t count) {
@@ -196,28 +375,28 @@ std::optional<std::string_view> HeaderFields::find(std::string_view lower_case_n
 }
 
 void append_echo_document(std::string& out, const EchoedRequest& request) {
-  out += R"({"method":)";
-  json::append_string(out, request.method);
-  out += R"(,"path":)";
-  json::append_string(out, request.target.path);
-  out += R"(,"query":)";
-  json::append_string(out, request.target.query);
-  out += R"(,"args":)";
-  append_query_args(out, request.target.query);
-  out += R"(,"headers":)";
-  append_headers_object(out, request.headers);
-  out += R"(,"body":)";
-  json::append_string(out, request.body);
-  out += '}';
+  json::ObjectWriter document(out);
+  document.string("method", request.method).string("path", request.target.path).string("query", request.target.query);
+  append_query_args(document.member("args"), request.target.query);
+  append_headers_object(document.member("headers"), request.headers);
+  document.string("body", request.body).close();
 }
 
-void append_url_decoded(std::string& out, std::string_view text) {
+std::optional<std::string_view> find_query_value(std::string_view query, std::string_view key) {
+  std::optional<std::string_view> found;
+  for (QueryPair pair; take_query_pair(query, pair);) {
+    if (pair.key == key) found = pair.value;
+  }
+  return found;
+}
+
+void append_url_decoded(std::string& out, std::string_view text, UrlPart part) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (c == '+') {
+    if (c == '+' && part == UrlPart::query) {
       out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+    } else if (c == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 && hex_digit_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2]));
       i += 2;
     } else {
       out += c;  // a stray '%' stays as it is, like most frameworks do

@@ -1,20 +1,9 @@
 #include "runtime/target/http_response.h"
 
-#include <charconv>
-
 #include "runtime/http/response.h"
+#include "runtime/target/text.h"
 
 namespace cicada::target {
-
-namespace {
-
-void append_decimal(std::string& out, uint64_t value) {
-  char digits[24];
-  const auto result = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, result.ptr);
-}
-
-}  // namespace
 
 void append_response_head(std::string& out, const ResponseHead& head) {
   out += "HTTP/1.1 ";

@@ -1,5 +1,7 @@
 #include "runtime/target/json_text.h"
 
+#include "runtime/target/text.h"
+
 namespace cicada::target::json {
 
 namespace {
@@ -150,13 +152,9 @@ class Reader {
     if (end_ - cursor_ < 4) return false;
     value = 0;
     for (int i = 0; i < 4; ++i) {
-      const char c = *cursor_++;
-      unsigned digit;
-      if (c >= '0' && c <= '9') digit = static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') digit = static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') digit = static_cast<unsigned>(c - 'A' + 10);
-      else return false;
-      value = value * 16 + digit;
+      const int digit = hex_digit_value(*cursor_++);
+      if (digit < 0) return false;
+      value = value * 16 + static_cast<unsigned>(digit);
     }
     return true;
   }
@@ -201,6 +199,29 @@ void append_escaped(std::string& out, std::string_view text) {
     }
   }
   out.append(text.data() + run_start, text.size() - run_start);
+}
+
+std::string& ObjectWriter::member(std::string_view name) {
+  if (!first_) out_ += ',';
+  first_ = false;
+  append_string(out_, name);
+  out_ += ':';
+  return out_;
+}
+
+ObjectWriter& ObjectWriter::string(std::string_view name, std::string_view value) {
+  append_string(member(name), value);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::number(std::string_view name, uint64_t value) {
+  append_decimal(member(name), value);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::boolean(std::string_view name, bool value) {
+  member(name) += value ? "true" : "false";
+  return *this;
 }
 
 MemberLookup find_string_member(std::string_view document, std::string_view name, std::string& value) {

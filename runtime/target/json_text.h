@@ -1,8 +1,9 @@
 #pragma once
-// Just enough JSON for the target's endpoints: escaping for the documents it writes, and reading
-// one string member out of a client's object (/login). A full DOM would cost allocations per
-// request for no benefit here.
+// Just enough JSON for the target's endpoints: writing its documents, and reading one string
+// member out of a client's object (/login, /api/validate-key, POST /api/jobs). A full DOM would
+// cost allocations per request for no benefit here.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,28 @@ inline void append_string(std::string& out, std::string_view text) {
   append_escaped(out, text);
   out += '"';
 }
+
+// Appends one JSON object to `out` member by member, placing the commas:
+//   json::ObjectWriter(out).string("name", name).number("id", 7).close();
+// Names are escaped like values, so client text can be a name too.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+
+  ObjectWriter& string(std::string_view name, std::string_view value);
+  ObjectWriter& number(std::string_view name, uint64_t value);
+  ObjectWriter& boolean(std::string_view name, bool value);
+  // Writes the name of a member whose value (an array, an object, a number with a fraction) the
+  // caller appends to the string returned.
+  std::string& member(std::string_view name);
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
 
 enum class MemberLookup { found, missing, not_a_string, malformed };
 

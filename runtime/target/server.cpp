@@ -94,6 +94,13 @@ bool resolve(const std::string& host, uint16_t port, SocketAddress& address, std
   return true;
 }
 
+uint16_t bound_port(int fd) {
+  SocketAddress bound;
+  bound.length = sizeof bound.storage;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound.storage), &bound.length);
+  return bound.port();
+}
+
 std::string describe(const std::string& host, uint16_t port) {
   const bool ipv6 = host.find(':') != std::string::npos;
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -130,11 +137,7 @@ std::vector<UniqueFd> bind_sockets(const ServerOptions& options, SocketAddress a
     error = "cannot listen on " + describe(options.host, options.port) + ": " + reason;
     return {};
   }
-  sockaddr_storage bound{};
-  socklen_t bound_length = sizeof bound;
-  ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length);
-  SocketAddress bound_address{bound, bound_length};
-  address.set_port(bound_address.port());
+  address.set_port(bound_port(probe.get()));
   probe.reset();
 
   std::vector<UniqueFd> sockets;
@@ -176,32 +179,25 @@ struct SignalWatch {
 std::unique_ptr<Worker> Worker::create(int listen_fd, std::string& error) {
   UniqueFd fd(listen_fd);
   std::unique_ptr<Worker> worker(new Worker());
-  int rc = uv_loop_init(&worker->loop_);
-  if (rc != 0) {
-    error = std::string("uv_loop_init: ") + uv_strerror(rc);
+  const auto failed = [&error](const char* what, int rc) {
+    error = std::string(what) + ": " + uv_strerror(rc);
     return nullptr;
-  }
+  };
+  if (const int rc = uv_loop_init(&worker->loop_); rc != 0) return failed("uv_loop_init", rc);
   worker->loop_initialized_ = true;
 
   uv_tcp_init(&worker->loop_, &worker->listener_);
   worker->listener_initialized_ = true;
   worker->listener_.data = worker.get();
-  rc = uv_tcp_open(&worker->listener_, fd.get());
-  if (rc != 0) {
-    error = std::string("uv_tcp_open: ") + uv_strerror(rc);
-    return nullptr;
-  }
+  if (const int rc = uv_tcp_open(&worker->listener_, fd.get()); rc != 0) return failed("uv_tcp_open", rc);
   fd.release();  // closed with the handle from now on
-  rc = uv_listen(reinterpret_cast<uv_stream_t*>(&worker->listener_), kListenBacklog, on_connection);
-  if (rc != 0) {
-    error = std::string("listen: ") + uv_strerror(rc);
-    return nullptr;
+  if (const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&worker->listener_), kListenBacklog, on_connection);
+      rc != 0) {
+    return failed("listen", rc);
   }
 
-  rc = uv_async_init(&worker->loop_, &worker->stop_request_, on_stop_requested);
-  if (rc != 0) {
-    error = std::string("uv_async_init: ") + uv_strerror(rc);
-    return nullptr;
+  if (const int rc = uv_async_init(&worker->loop_, &worker->stop_request_, on_stop_requested); rc != 0) {
+    return failed("uv_async_init", rc);
   }
   worker->stop_request_initialized_ = true;
   worker->stop_request_.data = worker.get();
@@ -270,10 +266,7 @@ int serve(const ServerOptions& options) {
     std::fprintf(stderr, "cicada target: %s\n", error.c_str());
     return 1;
   }
-  sockaddr_storage bound{};
-  socklen_t bound_length = sizeof bound;
-  ::getsockname(sockets.front().get(), reinterpret_cast<sockaddr*>(&bound), &bound_length);
-  const uint16_t port = SocketAddress{bound, bound_length}.port();
+  const uint16_t port = bound_port(sockets.front().get());
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (auto& socket : sockets) {

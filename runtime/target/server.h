@@ -45,6 +45,9 @@ class Worker {
   char* read_buffer() { return read_buffer_.data(); }
   size_t read_buffer_size() const { return read_buffer_.size(); }
 
+  // Ids for the jobs POST /api/jobs creates: counted per thread, as threads share nothing.
+  uint64_t next_job_id() { return ++last_job_id_; }
+
   void link(Connection& connection);
   void unlink(Connection& connection);
 
@@ -63,6 +66,7 @@ class Worker {
   bool stopped_ = false;
   std::atomic<bool> stop_requested_{false};
   Connection* first_connection_ = nullptr;
+  uint64_t last_job_id_ = 0;
   std::array<char, 64 * 1024> read_buffer_{};
 };
 

@@ -1,12 +1,12 @@
 #include "runtime/target/target_main.h"
 
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <optional>
 #include <string_view>
 
 #include "runtime/target/server.h"
+#include "runtime/target/text.h"
 
 namespace cicada::target {
 
@@ -26,15 +26,14 @@ constexpr const char* kUsage =
     "  -h, --help      show this help\n"
     "\n"
     "endpoints: /  /json  /echo  /status/{code}  /delay/{ms}  /bytes/{n}  /chunked/{n}\n"
-    "           /login (POST)  /items  /items/{id}  /close   (see docs/target.md)\n";
+    "           /login (POST)  /items  /items/{id}  /close\n"
+    "           and the APIs the examples use: /api/...  /status  /health/  /system/metrics\n"
+    "           /analysis/  /lmcache/status  /optimize/run  /proxy/...   (see docs/target.md)\n";
 
 std::optional<unsigned> parse_unsigned(std::string_view text, unsigned max) {
-  unsigned value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size() || value > max) {
-    return std::nullopt;
-  }
-  return value;
+  const std::optional<uint64_t> value = parse_decimal(text);
+  if (!value || *value > max) return std::nullopt;
+  return static_cast<unsigned>(*value);
 }
 
 int usage_error(const char* message, std::string_view detail) {

@@ -12,6 +12,6 @@ Visitor:task(1, function(self)
   local res = self.client:get("/json")
   if res.status == 200 then
     local doc = res:json()
-    assert(doc.message, "the /json document has no message")
+    assert(doc.name, "the /json document has no name")
   end
 end)

@@ -49,7 +49,7 @@ end
 
 local function where(fn)
   local info = debug.getinfo(fn, "S")
-  return info.short_src .. ":" .. (info.linedefined or 0)
+  return info.short_src:match("[^/]*$") .. ":" .. (info.linedefined or 0)
 end
 
 local function tag_set(tags, what)
@@ -68,6 +68,19 @@ local function is_taskset(value)
   return type(value) == "table" and taskset_info[value] ~= nil
 end
 
+-- The name of the script's local variable holding `value` (`local function browse(self)`), so
+-- reports can call a task by the name the author gave it.
+local function local_name_in_script(value)
+  local level = script_level()
+  if not debug.getinfo(level, "S") then return nil end
+  for i = 1, 200 do
+    local name, v = debug.getlocal(level, i)
+    if name == nil then break end
+    if v == value and name:sub(1, 1) ~= "(" then return name end
+  end
+  return nil
+end
+
 -- A task entry: { run = function or task set class, weight = n, name = string|nil, tags = set }.
 local function make_entry(run, weight, opts, what)
   if type(run) ~= "function" and not is_taskset(run) then
@@ -80,7 +93,9 @@ local function make_entry(run, weight, opts, what)
     if key ~= "tags" and key ~= "name" then fail(3, "%s: unknown task option %q (known: tags, name)", what, tostring(key)) end
   end
   if opts.name ~= nil and type(opts.name) ~= "string" then fail(3, "%s: task name must be a string", what) end
-  return { run = run, weight = weight, name = opts.name, tags = tag_set(opts.tags, what) }
+  local name = opts.name
+  if name == nil and type(run) == "function" then name = local_name_in_script(run) end
+  return { run = run, weight = weight, name = name, tags = tag_set(opts.tags, what) }
 end
 
 -- Tasks given as data: a list ({fn1, fn2} or entries {fn=, weight=, tags=, name=}), or a map

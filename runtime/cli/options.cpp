@@ -34,6 +34,7 @@ constexpr OptionSpec kOptions[] = {
     {"headless", 0, Kind::Flag, "true or false"},
     {"list", 'l', Kind::Flag, "true or false"},
     {"show-task-ratio", 0, Kind::Flag, "true or false"},
+    {"reset-stats", 0, Kind::Flag, "true or false"},
 };
 
 const OptionSpec* find_option(std::string_view name) {
@@ -145,6 +146,7 @@ std::string run_usage() {
          "  -T, --tags TAG[,TAG]        run only tasks with one of these tags (repeatable)\n"
          "  -E, --exclude-tags TAG[,..] leave out tasks with one of these tags (wins over -T)\n"
          "      --stop-timeout TIME     let running tasks finish for up to TIME when users stop\n"
+         "      --reset-stats           forget the stats of the ramp-up once all users are spawned\n"
          "      --threads N             worker threads (default: one per core)\n"
          "      --exit-code-on-error N  exit code when any request failed or a task raised (default 1)\n"
          "      --config FILE           read options from FILE (default: ./cicada.conf if present)\n"
@@ -343,6 +345,7 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
         if (!b) return bad();
         if (raw.name == "list") options->list_classes = *b;
         if (raw.name == "show-task-ratio") options->show_task_ratio = *b;
+        if (raw.name == "reset-stats") options->reset_stats = *b;
         break;
       }
     }

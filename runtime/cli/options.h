@@ -27,6 +27,7 @@ struct RunOptions {
   double on_stop_grace_s = 10;  // how long on_stop handlers may run when the test stops
   bool list_classes = false;     // -l: print the user classes and exit
   bool show_task_ratio = false;  // --show-task-ratio: print the task ratios and exit
+  bool reset_stats = false;      // --reset-stats: forget the ramp-up once all users are spawned
 };
 
 // One option as written in some layer: canonical long name ("spawn-rate") and its text.

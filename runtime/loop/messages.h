@@ -23,13 +23,18 @@ struct StopUsers {
 struct StopAllUsers {
   double grace_s = 10;  // how long on_stop may run before users are cut off
 };
-struct CollectStats {};
+struct CollectStats {
+  int generation = 0;  // echoed in the StatsReport, so reports from before a reset can be told apart
+};
+// --reset-stats: drop what was recorded so far (exceptions excepted).
+struct ResetStats {};
 struct Shutdown {};
 // What cicada.setup() returned, for every user's self.setup_data. Sent before any spawn.
 struct SetSetupData {
   std::shared_ptr<const script::LuaValue> value;
 };
-using WorkerCommand = std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, Shutdown, SetSetupData>;
+using WorkerCommand =
+    std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, ResetStats, Shutdown, SetSetupData>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {
@@ -39,6 +44,7 @@ struct WorkerReady {
 };
 struct StatsReport {
   int worker = 0;
+  int generation = 0;
   std::unique_ptr<stats::StatsBook> delta;
   std::size_t users = 0;
 };

@@ -76,8 +76,13 @@ class Worker::Thread final : public vu::SchedulerListener {
     if (scheduler_ && command.value && !script_->set_setup_data(*command.value, &error))
       stats_.record_exception(error, "");
   }
-  void handle(CollectStats&) {
-    coordinator_->post(StatsReport{config_.index, take_stats(), scheduler_ ? scheduler_->user_count() : 0});
+  void handle(CollectStats& command) {
+    coordinator_->post(
+        StatsReport{config_.index, command.generation, take_stats(), scheduler_ ? scheduler_->user_count() : 0});
+  }
+  void handle(ResetStats&) {
+    auto before = take_stats();
+    stats_.merge_exceptions(*before);
   }
   void handle(Shutdown&) {
     // Users first (they reference Lua objects), then Lua (whose objects own connections),

@@ -398,6 +398,13 @@ void Coordinator::spawn_tick() {
     log_info("All users spawned: %s (%d total users)", class_mix().c_str(), distribution_->total());
     script::LuaValue count = number_value(script_->state(), distribution_->total());
     fire_event("spawning_complete", &count, [] {});
+    if (options_.reset_stats) {
+      log_info("Resetting stats");
+      ++stats_generation_;
+      for (auto& worker : workers_) worker->post(loop::ResetStats{});
+      stats_.reset(now_s());
+      fire_event("reset_stats", nullptr, [] {});
+    }
     stop_if_all_users_ended();
   }
 }
@@ -412,10 +419,8 @@ std::string Coordinator::class_mix() const {
 }
 
 void Coordinator::merge_coordinator_exceptions() {
-  stats::StatsBook exceptions_only;
-  exceptions_only.merge_exceptions(coordinator_book_);
+  stats_.merge_exceptions(coordinator_book_);
   coordinator_book_.clear();
-  if (!exceptions_only.exceptions().empty()) stats_.merge_delta(exceptions_only);
 }
 
 void Coordinator::stats_tick() {
@@ -424,7 +429,7 @@ void Coordinator::stats_tick() {
   merge_coordinator_exceptions();
   // Printed right after a second closes so the current rates include it (Locust: every 2 s).
   if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
-  for (auto& worker : workers_) worker->post(loop::CollectStats{});
+  for (auto& worker : workers_) worker->post(loop::CollectStats{stats_generation_});
 }
 
 void Coordinator::print_tick() {
@@ -436,7 +441,13 @@ void Coordinator::print_tick() {
 }
 
 void Coordinator::handle(loop::StatsReport& event) {
-  if (event.delta) stats_.merge_delta(*event.delta);
+  if (!event.delta) return;
+  if (event.generation == stats_generation_) {
+    stats_.merge_delta(*event.delta);
+  } else {
+    // Asked for before --reset-stats: the ramp-up's requests go, its exceptions stay.
+    stats_.merge_exceptions(*event.delta);
+  }
 }
 
 void Coordinator::handle(loop::IterationsExhausted&) {

@@ -114,6 +114,7 @@ class Coordinator final : public vu::SchedulerListener {
   double started_s_ = 0;
   int interrupts_ = 0;
   int stats_ticks_ = 0;
+  int stats_generation_ = 0;  // bumped by --reset-stats; older reports are dropped
   int exit_code_ = 0;
 
   uv_timer_t spawn_timer_{};

@@ -55,7 +55,9 @@ void RunStats::close_second() {
 }
 
 void RunStats::reset(double now_s) {
-  book_.clear();
+  StatsBook exceptions;
+  exceptions.merge_exceptions(book_);
+  book_ = std::move(exceptions);
   entry_rates_.clear();
   total_rates_ = Rates{};
   start_s_ = now_s;

@@ -14,10 +14,13 @@ class RunStats {
 
   // Called with each worker's delta as it arrives.
   void merge_delta(const StatsBook& delta);
+  // Only the exceptions of `book` (a report from before --reset-stats, the coordinator's own).
+  void merge_exceptions(const StatsBook& book) { book_.merge_exceptions(book); }
   // Called once a second by the coordinator: closes the current one-second bucket of request
   // and failure counts (per entry and Aggregated) used for current_rps / current_fail_per_sec.
   void close_second();
-  // Forget everything (Locust's --reset-stats); keeps the clock running from `now_s`.
+  // Forget the requests and failures (Locust's --reset-stats) and restart the clock at `now_s`.
+  // Exceptions are kept: an error raised during the ramp is still an error.
   void reset(double now_s);
 
   // Run clock, in seconds on any monotonic scale the caller uses consistently.

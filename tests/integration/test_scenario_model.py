@@ -191,6 +191,33 @@ def test_classes_abstract_extends_fixed_count_and_listing():
         assert abstract.returncode == 2 and "unknown user class 'Base'" in abstract.stderr
 
 
+def test_tasks_as_tables():
+    with start_target() as target:
+        ratio = run("model_task_table.lua", target, "--show-task-ratio")
+        assert ratio.returncode == 0, ratio.stderr
+        assert re.search(r"75\.0\s+view", ratio.stdout) and re.search(r"25\.0\s+buy", ratio.stdout), ratio.stdout
+        assert re.search(r"50\.0\s+first", ratio.stdout) and re.search(r"50\.0\s+second", ratio.stdout)
+        result = run("model_task_table.lua", target, "Weighted", "-u", "2", "-i", "4000")
+        report = parse_report(result.stdout)
+        assert 0.72 <= reqs(report, "view") / 4000 <= 0.78
+
+
+def test_reset_stats_forgets_the_ramp_but_not_exceptions():
+    with start_target() as target:
+        plain = run("model_reset.lua", target, "-u", "3", "-r", "2", "-t", "2.5s", "--threads", "1")
+        report = parse_report(plain.stdout)
+        assert reqs(report, "ramp marker", "CUSTOM") == 3
+        assert "reset_stats fired" not in plain.stdout
+
+        reset = run("model_reset.lua", target, "-u", "3", "-r", "2", "-t", "2.5s", "--threads", "1", "--reset-stats")
+        assert "Resetting stats" in reset.stderr
+        assert "reset_stats fired" in reset.stdout
+        report = parse_report(reset.stdout)
+        assert reqs(report, "ramp marker", "CUSTOM") == 0
+        assert reqs(report, "steady") > 5
+        assert report.exceptions and report.exceptions[0][0] == 3, report.exceptions
+
+
 def test_pacing_wait_times():
     with start_target() as target:
         result = run("model_pacing.lua", target, "-u", "2", "-r", "100", "-t", "2s", "--threads", "1")

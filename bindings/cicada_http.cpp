@@ -1,13 +1,15 @@
 // cicada.http: the HTTP client of a virtual user and the response object.
 //
-//   local client = http.new_client("http://127.0.0.1:8080")   -- base URL or nil
+//   local client = http.new_client("http://127.0.0.1:8080", { timeout = 5, verify = false })
 //   local res = client:get("/items", { params = {page = 2}, name = "/items" })
 //   res.status, res.ok, res.error, res.body, res.headers["content-type"], res.elapsed, res:json()
+//   local a, b = unpack(client:batch{ {"GET", "/a"}, {"POST", "/b", {json = {x = 1}}} })
 //
-// A request call yields the user's coroutine until the exchange completes; network failures
-// come back as a response with status 0 and `error` set, never as a Lua error. Misuse (bad
-// arguments, calling outside a user) raises a Lua error.
+// A request call yields the user's coroutine until the exchange (and its redirects) completes;
+// network failures come back as a response with status 0 and `error` set, never as a Lua
+// error. Misuse (bad arguments, calling outside a user) raises a Lua error.
 #include <lua.hpp>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -32,6 +34,7 @@ namespace cicada::bindings {
 namespace {
 
 const char kClientMetatable = 0;
+const char kClientMethods = 0;
 const char kResponseMetatable = 0;
 const char kHeadersMetatable = 0;
 const char kJsonEncode = 0;
@@ -45,15 +48,49 @@ struct LuaResponse {
   http::HttpRuntime* runtime = nullptr;
   int headers_ref = LUA_NOREF;  // the headers table, built on first access
   bool awaiting_verdict = false;  // catch_response: recorded by res:success()/res:failure()
+  std::vector<std::pair<int, std::string>> history;  // redirects followed: (status, url)
 };
 
-// What the binding remembers about a request in flight, beyond what the connection knows.
+struct Batch;
+
+// Everything about one request that must outlive the Lua call: a redirect sends it again,
+// possibly elsewhere and with another method. Pooled per thread; strings keep their capacity.
 struct PendingRequest {
   vu::Vu* user = nullptr;
+  http::Client* client = nullptr;
   http::Connection* connection = nullptr;
   loop::ThreadContext* context = nullptr;
+  Batch* batch = nullptr;  // set for requests of client:batch{}
+  int batch_index = 0;
   bool catch_response = false;
   int request_ref = LUA_NOREF;  // request table for request_failure listeners, when there are any
+
+  std::string method;            // as sent now (a 303 turns a POST into a GET)
+  std::string original_method;   // what the sample is recorded under
+  std::string name;
+  std::string original_url;
+  http::Url url;                 // where the current hop goes
+  std::string url_text;
+  http::HeaderBlock headers;
+  std::string body;
+  std::string content_type;
+  http::ExchangeLimits limits;
+  http::TlsSettings tls;
+  bool own_tls = false;          // tls overrides the client's settings
+  bool allow_redirects = true;
+  int redirects_left = 30;
+  std::uint64_t started_ns = 0;
+  std::vector<std::pair<int, std::string>> history;
+  http::Timings timings;  // summed over every hop
+};
+
+// client:batch{...}: requests in parallel; the user resumes when the last one is done.
+struct Batch {
+  vu::Vu* user = nullptr;
+  loop::ThreadContext* context = nullptr;
+  int results_ref = LUA_NOREF;  // the table of responses, filled in order
+  std::vector<PendingRequest*> requests;
+  std::size_t remaining = 0;
 };
 
 // Per-thread free list: steady-state requests allocate no PendingRequest.
@@ -68,7 +105,12 @@ PendingRequest* acquire_pending_request() {
 
 void release_pending_request(PendingRequest* request) {
   if (request->request_ref != LUA_NOREF) luaL_unref(request->context->main_state, LUA_REGISTRYINDEX, request->request_ref);
-  *request = PendingRequest{};
+  request->request_ref = LUA_NOREF;
+  request->user = nullptr;
+  request->client = nullptr;
+  request->connection = nullptr;
+  request->batch = nullptr;
+  request->history.clear();
   if (free_pending_requests.size() < 4096) {
     free_pending_requests.emplace_back(request);
   } else {
@@ -76,11 +118,36 @@ void release_pending_request(PendingRequest* request) {
   }
 }
 
-Sample sample_of(const http::ResponseData& data, std::string_view error) {
+loop::ThreadContext* context(lua_State* L) {
+  return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+template <class T>
+T* check_userdata(lua_State* L, int index, const char* metatable_key, const char* what) {
+  auto* object = static_cast<T*>(lua_touserdata(L, index));
+  if (object && lua_getmetatable(L, index)) {
+    push_registry_slot(L, metatable_key);
+    bool same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same) return object;
+  }
+  luaL_typerror(L, index, what);
+  return nullptr;
+}
+
+http::Client* check_client(lua_State* L, int index) {
+  return check_userdata<http::Client>(L, index, &kClientMetatable, "cicada client (use self.client:get(...), with a colon)");
+}
+
+LuaResponse* check_response(lua_State* L, int index) {
+  return check_userdata<LuaResponse>(L, index, &kResponseMetatable, "cicada response (use res:json(), with a colon)");
+}
+
+Sample sample_of(const PendingRequest& request, const http::ResponseData& data, std::string_view error) {
   Sample sample;
-  sample.method = data.method;
-  sample.name = data.name;
-  sample.response_us = (data.elapsed_ns + 500) / 1000;
+  sample.method = request.original_method;
+  sample.name = request.name;
+  sample.response_us = (data.elapsed_ns + 500) / 1000;  // every redirect included
   sample.length = data.content_length;
   sample.error = error;
   sample.status = data.status;
@@ -88,45 +155,89 @@ Sample sample_of(const http::ResponseData& data, std::string_view error) {
   return sample;
 }
 
-loop::ThreadContext* context(lua_State* L) {
-  return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
+// --- reading options ---------------------------------------------------------------------
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-http::Client* check_client(lua_State* L, int index) {
-  auto* client = static_cast<http::Client*>(lua_touserdata(L, index));
-  if (client && lua_getmetatable(L, index)) {
-    push_registry_slot(L, &kClientMetatable);
-    bool same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (same) return client;
+// Reads opts.<field> as a positive number of seconds, or leaves `value` as it is when absent.
+void read_seconds(lua_State* L, int opts, const char* field, double* value) {
+  lua_getfield(L, opts, field);
+  if (!lua_isnil(L, -1)) {
+    double seconds = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(seconds > 0) || !std::isfinite(seconds))
+      luaL_error(L, "%s must be a number of seconds > 0", field);
+    *value = seconds;
   }
-  luaL_typerror(L, index, "cicada client (use self.client:get(...), with a colon)");
-  return nullptr;
+  lua_pop(L, 1);
 }
 
-LuaResponse* check_response(lua_State* L, int index) {
-  auto* response = static_cast<LuaResponse*>(lua_touserdata(L, index));
-  if (response && lua_getmetatable(L, index)) {
-    push_registry_slot(L, &kResponseMetatable);
-    bool same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (same) return response;
+void read_bool(lua_State* L, int opts, const char* field, bool* value) {
+  lua_getfield(L, opts, field);
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isboolean(L, -1)) luaL_error(L, "%s must be true or false", field);
+    *value = lua_toboolean(L, -1) != 0;
   }
-  luaL_typerror(L, index, "cicada response (use res:json(), with a colon)");
-  return nullptr;
+  lua_pop(L, 1);
+}
+
+// verify = true | false | "ca.pem"; cert = "both.pem" | {"cert.pem", "key.pem"} (requests' forms).
+// Returns true when either was given.
+bool read_tls(lua_State* L, int opts, http::TlsSettings* tls) {
+  bool given = false;
+  lua_getfield(L, opts, "verify");
+  if (lua_isboolean(L, -1)) {
+    tls->verify = lua_toboolean(L, -1) != 0;
+    given = true;
+  } else if (lua_isstring(L, -1)) {
+    tls->verify = true;
+    tls->ca_file = lua_tostring(L, -1);
+    given = true;
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "verify must be true, false or the path of a CA file");
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, opts, "cert");
+  if (lua_isstring(L, -1)) {
+    tls->cert_file = lua_tostring(L, -1);
+    tls->key_file.clear();
+    given = true;
+  } else if (lua_istable(L, -1)) {
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (!lua_isstring(L, -2) || !lua_isstring(L, -1)) luaL_error(L, "cert must be a path or {cert_path, key_path}");
+    tls->cert_file = lua_tostring(L, -2);
+    tls->key_file = lua_tostring(L, -1);
+    lua_pop(L, 2);
+    given = true;
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "cert must be a path or {cert_path, key_path}");
+  }
+  lua_pop(L, 1);
+  return given;
+}
+
+void read_limits(lua_State* L, int opts, http::ExchangeLimits* limits) {
+  read_seconds(L, opts, "timeout", &limits->timeout_s);
+  read_seconds(L, opts, "connect_timeout", &limits->connect_timeout_s);
+  read_seconds(L, opts, "first_byte_timeout", &limits->first_byte_timeout_s);
+  read_seconds(L, opts, "idle_timeout", &limits->idle_timeout_s);
+  read_bool(L, opts, "discard_body", &limits->discard_body);
+  lua_getfield(L, opts, "max_body");
+  if (!lua_isnil(L, -1)) {
+    double bytes = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || bytes < 1) luaL_error(L, "max_body must be a number of bytes >= 1");
+    limits->max_body = static_cast<std::size_t>(bytes);
+  }
+  lua_pop(L, 1);
 }
 
 // --- building the request ---------------------------------------------------------------
 
-// Scratch buffers reused by every request of the thread; the strings keep their capacity.
-struct RequestScratch {
-  std::string target;
-  std::string url;
-  std::vector<std::pair<std::string, std::string>> params;
-};
-thread_local RequestScratch scratch;
-
-void append_param_value(lua_State* L, int index, std::string& out) {
+void append_scalar(lua_State* L, int index, std::string& out, const char* what) {
   switch (lua_type(L, index)) {
     case LUA_TSTRING:
     case LUA_TNUMBER:
@@ -136,21 +247,19 @@ void append_param_value(lua_State* L, int index, std::string& out) {
       out += lua_toboolean(L, index) ? "true" : "false";
       break;
     default:
-      luaL_error(L, "opts.params values must be strings, numbers, booleans or lists of them (got %s)",
+      luaL_error(L, "%s values must be strings, numbers, booleans or lists of them (got %s)", what,
                  luaL_typename(L, index));
   }
 }
 
-// opts.params = {q = "x", tag = {"a", "b"}}: appended as ?q=x&tag=a&tag=b, keys sorted so the
-// same table always gives the same URL (and the same stats name).
-void append_params(lua_State* L, int params_index, std::string& target) {
-  if (lua_isnil(L, params_index)) return;
-  luaL_argcheck(L, lua_istable(L, params_index), 3, "opts.params must be a table");
-  auto& params = scratch.params;
-  params.clear();
+// {q = "x", tag = {"a", "b"}} as q=x&tag=a&tag=b, keys sorted so the same table always gives
+// the same text (and the same stats name). Used for opts.params and opts.form.
+void append_encoded_pairs(lua_State* L, int table, std::string& out, const char* what) {
+  thread_local std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.clear();
   lua_pushnil(L);
-  while (lua_next(L, params_index) != 0) {
-    if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER) luaL_error(L, "opts.params keys must be strings");
+  while (lua_next(L, table) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER) luaL_error(L, "%s keys must be strings", what);
     lua_pushvalue(L, -2);
     std::string key(to_view(L, -1));
     lua_pop(L, 1);
@@ -163,30 +272,27 @@ void append_params(lua_State* L, int params_index, std::string& target) {
           break;
         }
         std::string value;
-        append_param_value(L, -1, value);
-        params.emplace_back(key, std::move(value));
+        append_scalar(L, -1, value, what);
+        pairs.emplace_back(key, std::move(value));
         lua_pop(L, 1);
       }
     } else {
       std::string value;
-      append_param_value(L, -1, value);
-      params.emplace_back(std::move(key), std::move(value));
+      append_scalar(L, -1, value, what);
+      pairs.emplace_back(std::move(key), std::move(value));
     }
     lua_pop(L, 1);
   }
-  std::stable_sort(params.begin(), params.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  bool has_query = target.find('?') != std::string::npos;
-  for (const auto& [key, value] : params) {
-    target.push_back(has_query ? '&' : '?');
-    has_query = true;
-    http::append_query_encoded(target, key);
-    target.push_back('=');
-    target += value;
+  std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, value] : pairs) {
+    if (!out.empty() && out.back() != '?') out.push_back('&');
+    http::append_query_encoded(out, key);
+    out.push_back('=');
+    out += value;
   }
 }
 
-void write_headers(lua_State* L, int headers_index, http::RequestWriter& writer) {
-  if (lua_isnil(L, headers_index)) return;
+void read_headers(lua_State* L, int headers_index, http::HeaderBlock& headers) {
   luaL_argcheck(L, lua_istable(L, headers_index), 3, "opts.headers must be a table");
   lua_pushnil(L);
   while (lua_next(L, headers_index) != 0) {
@@ -194,183 +300,412 @@ void write_headers(lua_State* L, int headers_index, http::RequestWriter& writer)
     int value_type = lua_type(L, -1);
     if (value_type != LUA_TSTRING && value_type != LUA_TNUMBER)
       luaL_error(L, "opts.headers[\"%s\"] must be a string or a number", lua_tostring(L, -2));
-    lua_pushvalue(L, -1);  // tostring on a number key/value must not disturb lua_next
-    std::string_view value = to_view(L, -1);
-    if (!writer.header(to_view(L, -3), value))
+    lua_pushvalue(L, -1);  // tostring on a number must not disturb lua_next
+    if (!headers.add(to_view(L, -3), to_view(L, -1)))
       luaL_error(L, "invalid header \"%s\": names are tokens, values must not contain CR, LF or NUL",
                  lua_tostring(L, -3));
     lua_pop(L, 2);
   }
 }
 
+std::string base64(std::string_view text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// opts.files = { field = "content" | {filename =, content =, content_type =} }, with the
+// opts.form fields as more parts: a multipart/form-data body.
+void write_multipart(lua_State* L, int files_index, int form_index, std::string& body, std::string& content_type) {
+  luaL_argcheck(L, lua_istable(L, files_index), 3, "opts.files must be a table");
+  char boundary[40];
+  std::snprintf(boundary, sizeof boundary, "cicada-%08x%08x", static_cast<unsigned>(uv_hrtime()),
+                static_cast<unsigned>(std::rand()));
+  auto part_head = [&](std::string_view field, std::string_view filename, std::string_view type) {
+    body.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"").append(field).append("\"");
+    if (!filename.empty()) body.append("; filename=\"").append(filename).append("\"");
+    body.append("\r\n");
+    if (!type.empty()) body.append("Content-Type: ").append(type).append("\r\n");
+    body.append("\r\n");
+  };
+  body.clear();
+  if (form_index && lua_istable(L, form_index)) {
+    lua_pushnil(L);
+    while (lua_next(L, form_index) != 0) {
+      lua_pushvalue(L, -2);
+      std::string field(to_view(L, -1));
+      lua_pop(L, 1);
+      if (!lua_isstring(L, -1)) luaL_error(L, "opts.form[\"%s\"] must be a string or number with opts.files", field.c_str());
+      part_head(field, "", "");
+      body.append(to_view(L, -1)).append("\r\n");
+      lua_pop(L, 1);
+    }
+  }
+  lua_pushnil(L);
+  while (lua_next(L, files_index) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "opts.files keys must be field names");
+    std::string field(to_view(L, -2));
+    if (lua_isstring(L, -1)) {
+      part_head(field, field, "application/octet-stream");
+      body.append(to_view(L, -1));
+    } else if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "content");
+      lua_getfield(L, -2, "filename");
+      lua_getfield(L, -3, "content_type");
+      if (!lua_isstring(L, -3)) luaL_error(L, "opts.files[\"%s\"].content must be a string", field.c_str());
+      part_head(field, lua_isstring(L, -2) ? to_view(L, -2) : std::string_view(field),
+                lua_isstring(L, -1) ? to_view(L, -1) : std::string_view("application/octet-stream"));
+      body.append(to_view(L, -3));
+      lua_pop(L, 3);
+    } else {
+      luaL_error(L, "opts.files[\"%s\"] must be the content or {filename=, content=, content_type=}", field.c_str());
+    }
+    body.append("\r\n");
+    lua_pop(L, 1);
+  }
+  body.append("--").append(boundary).append("--\r\n");
+  content_type.assign("multipart/form-data; boundary=").append(boundary);
+}
+
+// Reads method/path/opts into `request`. Raises Lua errors for misuse; does no I/O.
+void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* client, std::string_view method,
+                     int path_index, int opts_index, PendingRequest* request) {
+  std::size_t path_length = 0;
+  const char* path_chars = luaL_checklstring(L, path_index, &path_length);
+  std::string_view path(path_chars, path_length);
+  bool has_opts = opts_index && !lua_isnoneornil(L, opts_index);
+  if (has_opts) luaL_checktype(L, opts_index, LUA_TTABLE);
+
+  request->method.assign(method);
+  request->original_method.assign(method);
+  request->headers.clear();
+  request->body.clear();
+  request->content_type.clear();
+  request->history.clear();
+  request->timings = http::Timings{};
+  request->catch_response = false;
+  const http::ClientOptions& defaults = client->options();
+  request->limits = defaults.limits;
+  request->own_tls = false;
+  request->allow_redirects = defaults.allow_redirects && method != "HEAD";
+  request->redirects_left = defaults.max_redirects;
+
+  // Where to: an absolute URL, or the path joined to the user's host.
+  std::string target;
+  if (http::is_absolute_url(path)) {
+    std::string error;
+    auto parsed = http::parse_url(path, &error);
+    if (!parsed) luaL_error(L, "%s", error.c_str());
+    request->url = std::move(*parsed);
+  } else {
+    const http::Url* base = client->base();
+    if (!base)
+      luaL_error(L, "no host to send \"%s\" to: pass -H/--host, set host= on the user class, or use an absolute URL",
+                 path_chars);
+    request->url.scheme = base->scheme;
+    request->url.host = base->host;
+    request->url.port = base->port;
+    request->url.ipv6_literal = base->ipv6_literal;
+    http::join_target(request->url.path, base->path, path);
+  }
+
+  bool name_given = false;
+  if (has_opts) {
+    int top = lua_gettop(L);
+    lua_getfield(L, opts_index, "params");
+    if (!lua_isnil(L, -1)) {
+      luaL_argcheck(L, lua_istable(L, -1), 3, "opts.params must be a table");
+      std::string& p = request->url.path;
+      p.push_back(p.find('?') == std::string::npos ? '?' : '&');
+      append_encoded_pairs(L, lua_gettop(L), p, "opts.params");
+      if (p.back() == '?' || p.back() == '&') p.pop_back();
+    }
+    lua_getfield(L, opts_index, "name");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "opts.name must be a string");
+      request->name.assign(to_view(L, -1));
+      name_given = true;
+    }
+    lua_getfield(L, opts_index, "headers");
+    if (!lua_isnil(L, -1)) read_headers(L, lua_gettop(L), request->headers);
+
+    lua_getfield(L, opts_index, "auth");
+    if (!lua_isnil(L, -1)) {
+      if (!lua_istable(L, -1)) luaL_error(L, "opts.auth must be {user, password}");
+      lua_rawgeti(L, -1, 1);
+      lua_rawgeti(L, -2, 2);
+      if (!lua_isstring(L, -2) || !lua_isstring(L, -1)) luaL_error(L, "opts.auth must be {user, password}");
+      if (!request->headers.has(http::HeaderBlock::kAuthorization)) {
+        std::string credentials = std::string(to_view(L, -2)) + ":" + std::string(to_view(L, -1));
+        request->headers.add("Authorization", "Basic " + base64(credentials));
+      }
+      lua_pop(L, 2);
+    }
+
+    lua_getfield(L, opts_index, "body");
+    lua_getfield(L, opts_index, "json");
+    lua_getfield(L, opts_index, "form");
+    lua_getfield(L, opts_index, "files");
+    int body_index = lua_gettop(L) - 3, json_index = body_index + 1, form_index = body_index + 2,
+        files_index = body_index + 3;
+    int bodies = !lua_isnil(L, body_index) + !lua_isnil(L, json_index) +
+                 (!lua_isnil(L, form_index) && lua_isnil(L, files_index)) + !lua_isnil(L, files_index);
+    if (bodies > 1) luaL_error(L, "give one of opts.body, opts.json, opts.form, opts.files (form fields go with files)");
+    if (!lua_isnil(L, body_index)) {
+      if (lua_type(L, body_index) != LUA_TSTRING) luaL_error(L, "opts.body must be a string (use opts.json for tables)");
+      request->body.assign(to_view(L, body_index));
+    } else if (!lua_isnil(L, json_index)) {
+      push_registry_slot(L, &kJsonEncode);
+      lua_pushvalue(L, json_index);
+      if (lua_pcall(L, 1, 1, 0) != 0) luaL_error(L, "opts.json cannot be encoded: %s", lua_tostring(L, -1));
+      request->body.assign(to_view(L, -1));
+      request->content_type = "application/json";
+    } else if (!lua_isnil(L, files_index)) {
+      write_multipart(L, files_index, form_index, request->body, request->content_type);
+    } else if (!lua_isnil(L, form_index)) {
+      luaL_argcheck(L, lua_istable(L, form_index), 3, "opts.form must be a table");
+      append_encoded_pairs(L, form_index, request->body, "opts.form");
+      request->content_type = "application/x-www-form-urlencoded";
+    }
+
+    read_limits(L, opts_index, &request->limits);
+    request->tls = defaults.tls;
+    request->own_tls = read_tls(L, opts_index, &request->tls);
+    lua_getfield(L, opts_index, "allow_redirects");
+    if (!lua_isnil(L, -1)) {
+      if (!lua_isboolean(L, -1)) luaL_error(L, "opts.allow_redirects must be true or false");
+      request->allow_redirects = lua_toboolean(L, -1) != 0;
+    }
+    lua_getfield(L, opts_index, "catch_response");
+    request->catch_response = lua_toboolean(L, -1) != 0;
+    lua_settop(L, top);
+  }
+  if (!name_given) request->name.assign(request->url.path);
+  request->url_text = http::to_string(request->url);
+  request->original_url = request->url_text;
+
+  if (ctx->failure_listener_ref != LUA_NOREF) {
+    // request_failure listeners see what was sent; only built when someone listens.
+    lua_createtable(L, 0, 5);
+    lua_pushlstring(L, request->method.data(), request->method.size());
+    lua_setfield(L, -2, "method");
+    lua_pushlstring(L, request->url_text.data(), request->url_text.size());
+    lua_setfield(L, -2, "url");
+    lua_pushlstring(L, request->name.data(), request->name.size());
+    lua_setfield(L, -2, "name");
+    if (has_opts) lua_getfield(L, opts_index, "headers");
+    if (!has_opts || !lua_istable(L, -1)) {
+      if (has_opts) lua_pop(L, 1);
+      lua_newtable(L);
+    }
+    lua_setfield(L, -2, "headers");
+    if (!request->body.empty()) {
+      lua_pushlstring(L, request->body.data(), request->body.size());
+      lua_setfield(L, -2, "body");
+    }
+    request->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+}
+
 void on_exchange_done(void* waiter, http::ResponseData& data);
+void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override);
+
+// Sends the current hop of `request` on a connection of its client. Returns false (with no
+// exchange started) when the user has too many requests in flight to that endpoint.
+bool send_hop(PendingRequest* request) {
+  http::Client* client = request->client;
+  http::Connection* connection = client->acquire(request->url);
+  if (!connection) return false;
+  request->connection = connection;
+
+  http::ComposeInput input;
+  input.method = request->method;
+  input.target = request->url.path;
+  input.host_header = connection->host_header();
+  input.user_agent = request->context->http->defaults().user_agent;
+  input.body = request->body;
+  input.content_type = request->content_type;
+  input.accept_encoding = false;
+  http::compose_request(connection->request_bytes(), input, request->headers);
+
+  http::Connection::Exchange exchange;
+  exchange.method = request->method;
+  exchange.name = request->name;
+  exchange.url = request->url_text;
+  exchange.limits = request->limits;
+  if (request->started_ns != 0 && request->limits.timeout_s > 0) {
+    // The total deadline spans every redirect: each hop gets what is left of it.
+    double spent = static_cast<double>(uv_hrtime() - request->started_ns) / 1e9;
+    exchange.limits.timeout_s = std::max(0.001, request->limits.timeout_s - spent);
+  }
+  exchange.tls = request->own_tls ? &request->tls : &client->options().tls;
+  exchange.waiter = request;
+  exchange.on_complete = &on_exchange_done;
+  connection->start(exchange);
+  return true;
+}
+
+// A 3xx with a Location, to follow: returns true when the next hop was started.
+bool follow_redirect(PendingRequest* request, http::ResponseData& data, const char** error) {
+  int status = data.status;
+  if (!request->allow_redirects || !(status == 301 || status == 302 || status == 303 || status == 307 || status == 308))
+    return false;
+  const http::HeaderSpan* location = data.find_header("location");
+  if (!location) return false;
+  if (request->redirects_left <= 0) {
+    *error = "too many redirects";
+    return false;
+  }
+  std::string problem;
+  auto next = http::resolve_reference(request->url, data.header_value(*location), &problem);
+  if (!next) {
+    *error = "bad redirect";
+    return false;
+  }
+  --request->redirects_left;
+  request->history.emplace_back(status, request->url_text);
+  // 303 always, and 301/302 after a POST (as browsers and requests do), become a GET without body.
+  if ((status == 303 && request->method != "HEAD") || ((status == 301 || status == 302) && request->method == "POST")) {
+    request->method = "GET";
+    request->body.clear();
+    request->content_type.clear();
+    request->headers.remove("content-type");
+    request->headers.remove("content-length");
+  }
+  bool same_host = next->host == request->url.host && next->port == request->url.port && next->scheme == request->url.scheme;
+  if (!same_host) request->headers.remove("authorization");  // credentials stay with their host
+  request->url = std::move(*next);
+  request->url_text = http::to_string(request->url);
+  return send_hop(request);
+}
+
+void push_response(lua_State* L, PendingRequest* request, http::ResponseData& data, const char* error_override) {
+  loop::ThreadContext* ctx = request->context;
+  auto* response = new (lua_newuserdata(L, sizeof(LuaResponse))) LuaResponse{};
+  response->runtime = ctx->http;
+  ctx->http->take_pooled(response->data);
+  response->data.swap(data);
+  if (error_override) response->data.error = error_override;
+  response->data.elapsed_ns = uv_hrtime() - request->started_ns;
+  response->data.method.assign(request->original_method);  // a redirect may have changed it
+  response->data.name.assign(request->name);
+  response->history.swap(request->history);
+  response->data.timings = request->timings;
+  push_registry_slot(L, &kResponseMetatable);
+  lua_setmetatable(L, -2);
+}
+
+void on_exchange_done(void* waiter, http::ResponseData& data) {
+  auto* request = static_cast<PendingRequest*>(waiter);
+  request->client->release(request->connection);
+  request->connection = nullptr;
+  http::Timings& total = request->timings;
+  const http::Timings& hop = data.timings;
+  total.dns_ns += hop.dns_ns;
+  total.connect_ns += hop.connect_ns;
+  total.tls_ns += hop.tls_ns;
+  total.send_ns += hop.send_ns;
+  total.wait_ns += hop.wait_ns;
+  total.receive_ns += hop.receive_ns;
+  const char* error_override = nullptr;
+  if (data.error.empty() && follow_redirect(request, data, &error_override)) return;
+  finish_request(request, data, error_override);
+}
+
+// The last hop is done: make the response, record it (unless the script decides), and hand it
+// to the user (or to its batch).
+void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override) {
+  loop::ThreadContext* ctx = request->context;
+  vu::Vu* user = request->user;
+  lua_State* L = ctx->main_state;
+  lua_checkstack(L, 6);
+  push_response(L, request, data, error_override);
+  auto* response = static_cast<LuaResponse*>(lua_touserdata(L, -1));
+  int response_index = lua_gettop(L);
+
+  if (request->catch_response) {
+    // The script gives the verdict; whatever it has not decided when the task ends is
+    // recorded by status then (see response_task_end).
+    response->awaiting_verdict = true;
+    lua_pushvalue(L, response_index);
+    user->scheduler->defer_until_task_end(user, luaL_ref(L, LUA_REGISTRYINDEX));
+  } else {
+    int request_index = 0;
+    if (request->request_ref != LUA_NOREF) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, request->request_ref);
+      request_index = lua_gettop(L);
+    }
+    record_sample(L, ctx, sample_of(*request, response->data, response->data.error), response_index, request_index);
+    lua_settop(L, response_index);
+  }
+
+  Batch* batch = request->batch;
+  if (!batch) {
+    release_pending_request(request);
+    lua_xmove(L, user->co, 1);
+    user->scheduler->complete(user, 1);
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, batch->results_ref);
+  lua_pushvalue(L, response_index);
+  lua_rawseti(L, -2, request->batch_index);
+  lua_settop(L, response_index - 1);
+  batch->requests[static_cast<std::size_t>(request->batch_index - 1)] = nullptr;
+  release_pending_request(request);
+  if (--batch->remaining > 0) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, batch->results_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, batch->results_ref);
+  lua_xmove(L, user->co, 1);
+  delete batch;
+  user->scheduler->complete(user, 1);
+}
+
+vu::Vu* running_user_or_error(lua_State* L, loop::ThreadContext* ctx) {
+  vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
+  if (!user) luaL_error(L, "HTTP requests can only be made from a user (a task, on_start or on_stop)");
+  return user;
+}
+
+void abort_request(PendingRequest* request) {
+  if (request->connection) {
+    request->connection->abort();
+    request->client->release(request->connection);
+  }
+  release_pending_request(request);
+}
+
+// Requests are prepared in this scratch object and moved into a pooled one only once every
+// argument checked out: a Lua error half-way leaves nothing to clean up.
+PendingRequest& scratch_request() {
+  thread_local PendingRequest scratch;
+  return scratch;
+}
+
+PendingRequest* take_prepared(loop::ThreadContext* ctx, http::Client* client, vu::Vu* user) {
+  PendingRequest* request = acquire_pending_request();
+  std::swap(*request, scratch_request());
+  request->context = ctx;
+  request->client = client;
+  request->user = user;
+  return request;
+}
 
 // client:request(method, path, opts) and the verb shortcuts.
 int start_request(lua_State* L, std::string_view method, int path_index, int opts_index) {
   loop::ThreadContext* ctx = context(L);
   http::Client* client = check_client(L, 1);
-  std::size_t path_length = 0;
-  const char* path_chars = luaL_checklstring(L, path_index, &path_length);
-  std::string_view path(path_chars, path_length);
-  bool has_opts = !lua_isnoneornil(L, opts_index);
-  if (has_opts) luaL_checktype(L, opts_index, LUA_TTABLE);
-  vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
-  if (!user) return luaL_error(L, "HTTP requests can only be made from a user (a task, on_start or on_stop)");
-
-  // Where to: an absolute URL, or the path joined to the user's host.
-  http::Url absolute;
-  const http::Url* endpoint;
-  std::string& target = scratch.target;
-  if (http::is_absolute_url(path)) {
-    std::string error;
-    auto parsed = http::parse_url(path, &error);
-    if (!parsed) return luaL_error(L, "%s", error.c_str());
-    absolute = std::move(*parsed);
-    endpoint = &absolute;
-    target = absolute.path;
-  } else {
-    endpoint = client->base();
-    if (!endpoint)
-      return luaL_error(L, "no host to send \"%s\" to: pass -H/--host, set host= on the user class, or use an absolute URL",
-                        path_chars);
-    http::join_target(target, endpoint->path, path);
+  vu::Vu* user = running_user_or_error(L, ctx);
+  prepare_request(L, ctx, client, method, path_index, opts_index, &scratch_request());
+  PendingRequest* request = take_prepared(ctx, client, user);
+  request->started_ns = uv_hrtime();
+  if (!send_hop(request)) {
+    release_pending_request(request);
+    return luaL_error(L, "too many requests in flight to one host from one user");
   }
-  if (endpoint->is_tls()) return luaL_error(L, "https:// is not supported yet (TLS comes in a later release): %s", path_chars);
-
-  // Options. Stack slots after opts_index hold the fields we read.
-  int top = lua_gettop(L);
-  int params_index = 0, headers_index = 0, name_index = 0, body_index = 0, json_index = 0, timeout_index = 0,
-      catch_index = 0;
-  if (has_opts) {
-    const char* fields[] = {"params", "headers", "name", "body", "json", "timeout", "catch_response"};
-    int* slots[] = {&params_index, &headers_index, &name_index, &body_index, &json_index, &timeout_index, &catch_index};
-    for (int i = 0; i < 7; ++i) {
-      lua_getfield(L, opts_index, fields[i]);
-      *slots[i] = lua_gettop(L);
-    }
-    append_params(L, params_index, target);
-  }
-
-  std::string_view name = target;
-  if (name_index && !lua_isnil(L, name_index)) {
-    if (lua_type(L, name_index) != LUA_TSTRING) return luaL_error(L, "opts.name must be a string");
-    name = to_view(L, name_index);
-  }
-
-  std::string_view body;
-  std::string_view content_type;
-  if (body_index && !lua_isnil(L, body_index)) {
-    if (lua_type(L, body_index) != LUA_TSTRING) return luaL_error(L, "opts.body must be a string (use opts.json for tables)");
-    body = to_view(L, body_index);
-  } else if (json_index && !lua_isnil(L, json_index)) {
-    push_registry_slot(L, &kJsonEncode);
-    lua_pushvalue(L, json_index);
-    if (lua_pcall(L, 1, 1, 0) != 0) return luaL_error(L, "opts.json cannot be encoded: %s", lua_tostring(L, -1));
-    body = to_view(L, -1);
-    content_type = "application/json";
-  }
-
-  double timeout_s = 0;
-  if (timeout_index && !lua_isnil(L, timeout_index)) {
-    if (!lua_isnumber(L, timeout_index)) return luaL_error(L, "opts.timeout must be a number of seconds");
-    timeout_s = lua_tonumber(L, timeout_index);
-    if (!(timeout_s > 0) || !std::isfinite(timeout_s)) return luaL_error(L, "opts.timeout must be > 0 seconds");
-  }
-
-  http::Connection* connection = client->connection_for(*endpoint);
-  if (connection->busy())
-    return luaL_error(L, "this client is already waiting for a response: one request at a time per client");
-
-  http::RequestWriter writer(connection->request_bytes());
-  writer.start(method, target);
-  if (headers_index) write_headers(L, headers_index, writer);
-  writer.finish(connection->host_header(), ctx->http->defaults().user_agent, body, content_type);
-
-  std::string& url = scratch.url;
-  url.assign(connection->origin()).append(target);
-
-  PendingRequest* pending = acquire_pending_request();
-  pending->user = user;
-  pending->connection = connection;
-  pending->context = ctx;
-  pending->catch_response = catch_index && lua_toboolean(L, catch_index);
-  if (ctx->failure_listener_ref != LUA_NOREF) {
-    // request_failure listeners see what was sent; only built when someone listens.
-    lua_createtable(L, 0, 5);
-    lua_pushlstring(L, method.data(), method.size());
-    lua_setfield(L, -2, "method");
-    lua_pushlstring(L, url.data(), url.size());
-    lua_setfield(L, -2, "url");
-    lua_pushlstring(L, name.data(), name.size());
-    lua_setfield(L, -2, "name");
-    if (headers_index && lua_istable(L, headers_index)) {
-      lua_pushvalue(L, headers_index);
-    } else {
-      lua_newtable(L);
-    }
-    lua_setfield(L, -2, "headers");
-    if (!body.empty()) {
-      lua_pushlstring(L, body.data(), body.size());
-      lua_setfield(L, -2, "body");
-    }
-    pending->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-
-  http::Connection::Exchange exchange;
-  exchange.method = method;
-  exchange.name = name;
-  exchange.url = url;
-  exchange.timeout_s = timeout_s;
-  exchange.waiter = pending;
-  exchange.on_complete = &on_exchange_done;
-  connection->start(exchange);
-  lua_settop(L, top);
-  ctx->scheduler->wait(user, vu::PendingOp{[](void* p) {
-                                             auto* request = static_cast<PendingRequest*>(p);
-                                             request->connection->abort();
-                                             release_pending_request(request);
-                                           },
-                                           pending});
+  ctx->scheduler->wait(user, vu::PendingOp{[](void* r) { abort_request(static_cast<PendingRequest*>(r)); }, request});
   return lua_yield(L, 0);
-}
-
-void on_exchange_done(void* waiter, http::ResponseData& data) {
-  auto* pending = static_cast<PendingRequest*>(waiter);
-  vu::Vu* user = pending->user;
-  loop::ThreadContext* ctx = pending->context;
-  lua_State* co = user->co;
-  lua_checkstack(co, 4);
-  auto* response = new (lua_newuserdata(co, sizeof(LuaResponse))) LuaResponse{};
-  response->runtime = ctx->http;
-  ctx->http->take_pooled(response->data);
-  response->data.swap(data);
-  push_registry_slot(co, &kResponseMetatable);
-  lua_setmetatable(co, -2);
-
-  if (pending->catch_response) {
-    // The script gives the verdict; whatever it has not decided when the task ends is
-    // recorded by status then (see response_task_end).
-    response->awaiting_verdict = true;
-    lua_pushvalue(co, -1);
-    user->scheduler->defer_until_task_end(user, luaL_ref(co, LUA_REGISTRYINDEX));
-  } else {
-    lua_State* L = ctx->main_state;
-    bool listeners = ctx->request_listener_ref != LUA_NOREF || ctx->failure_listener_ref != LUA_NOREF;
-    if (listeners) {
-      lua_pushvalue(co, -1);
-      lua_xmove(co, L, 1);
-      if (pending->request_ref != LUA_NOREF) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, pending->request_ref);
-      } else {
-        lua_pushnil(L);
-      }
-    }
-    record_sample(L, ctx, sample_of(response->data, response->data.error), listeners ? -2 : 0,
-                  listeners && pending->request_ref != LUA_NOREF ? -1 : 0);
-    if (listeners) lua_pop(L, 2);
-  }
-  release_pending_request(pending);
-  user->scheduler->complete(user, 1);
 }
 
 std::string_view method_argument(lua_State* L, int index, std::string& storage) {
@@ -399,6 +734,92 @@ constexpr char kDelete[] = "DELETE";
 constexpr char kHead[] = "HEAD";
 constexpr char kOptions[] = "OPTIONS";
 
+// client:batch{ {method, path, opts}, ... } -> { response, ... } in the same order.
+int client_batch(lua_State* L) {
+  loop::ThreadContext* ctx = context(L);
+  http::Client* client = check_client(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  vu::Vu* user = running_user_or_error(L, ctx);
+  int count = static_cast<int>(lua_objlen(L, 2));
+  if (count == 0) {
+    lua_newtable(L);
+    return 1;
+  }
+  auto batch = std::make_unique<Batch>();
+  batch->user = user;
+  batch->context = ctx;
+  // Prepare every request first, so a mistake in any of them raises before anything is sent.
+  std::vector<PendingRequest*> prepared;
+  auto give_back = [&] {
+    for (PendingRequest* r : prepared) release_pending_request(r);
+  };
+  for (int i = 1; i <= count; ++i) {
+    lua_rawgeti(L, 2, i);
+    int item = lua_gettop(L);
+    bool well_formed = lua_istable(L, item);
+    if (well_formed) {
+      lua_rawgeti(L, item, 1);
+      lua_rawgeti(L, item, 2);
+      lua_rawgeti(L, item, 3);
+      well_formed = lua_isstring(L, item + 1) && lua_isstring(L, item + 2);
+    }
+    if (!well_formed) {
+      give_back();
+      return luaL_error(L, "batch item %d must be {method, path[, opts]}", i);
+    }
+    thread_local std::string method;
+    method_argument(L, item + 1, method);
+    // A mistake in item i raises here; the requests prepared so far must go back first.
+    lua_pushcfunction(L, [](lua_State* inner) -> int {
+      auto* c = static_cast<loop::ThreadContext*>(lua_touserdata(inner, 1));
+      auto* cl = static_cast<http::Client*>(lua_touserdata(inner, 2));
+      prepare_request(inner, c, cl, method, 3, lua_isnil(inner, 4) ? 0 : 4, &scratch_request());
+      return 0;
+    });
+    lua_pushlightuserdata(L, ctx);
+    lua_pushlightuserdata(L, client);
+    lua_pushvalue(L, item + 2);
+    lua_pushvalue(L, item + 3);
+    if (lua_pcall(L, 4, 0, 0) != 0) {
+      give_back();
+      lua_pushfstring(L, "batch item %d: %s", i, lua_tostring(L, -1));
+      return lua_error(L);
+    }
+    PendingRequest* request = take_prepared(ctx, client, user);
+    request->batch_index = i;
+    prepared.push_back(request);
+    lua_settop(L, item - 1);
+  }
+  lua_createtable(L, count, 0);
+  batch->results_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  batch->requests = prepared;
+  batch->remaining = prepared.size();
+  std::uint64_t now = uv_hrtime();
+  for (PendingRequest* request : prepared) {
+    request->batch = batch.get();
+    request->started_ns = now;
+    if (!send_hop(request)) {
+      for (PendingRequest*& r : batch->requests) {
+        if (!r) continue;
+        abort_request(r);
+        r = nullptr;
+      }
+      luaL_unref(L, LUA_REGISTRYINDEX, batch->results_ref);
+      return luaL_error(L, "too many requests in flight to one host from one user");
+    }
+  }
+  ctx->scheduler->wait(user, vu::PendingOp{[](void* b) {
+                                             auto* stopped = static_cast<Batch*>(b);
+                                             for (PendingRequest* r : stopped->requests)
+                                               if (r) abort_request(r);
+                                             luaL_unref(stopped->context->main_state, LUA_REGISTRYINDEX,
+                                                        stopped->results_ref);
+                                             delete stopped;
+                                           },
+                                           batch.release()});
+  return lua_yield(L, 0);
+}
+
 int client_gc(lua_State* L) {
   static_cast<http::Client*>(lua_touserdata(L, 1))->~Client();
   return 0;
@@ -411,7 +832,16 @@ int client_tostring(lua_State* L) {
   return 1;
 }
 
-// http.new_client(base_url_or_nil)
+int client_index(lua_State* L) {
+  push_registry_slot(L, &kClientMethods);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+// http.new_client(base_url_or_nil, {timeout=, connect_timeout=, first_byte_timeout=,
+// idle_timeout=, max_body=, discard_body=, verify=, cert=, allow_redirects=, max_redirects=,
+// pool = "user"|"thread"})
 int new_client(lua_State* L) {
   loop::ThreadContext* ctx = context(L);
   std::optional<http::Url> base;
@@ -420,8 +850,28 @@ int new_client(lua_State* L) {
     base = http::parse_url(luaL_checkstring(L, 1), &error);
     if (!base) return luaL_error(L, "invalid host: %s", error.c_str());
   }
+  http::ClientOptions options;
+  options.tls = ctx->http->defaults().tls;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    read_limits(L, 2, &options.limits);
+    read_tls(L, 2, &options.tls);
+    read_bool(L, 2, "allow_redirects", &options.allow_redirects);
+    lua_getfield(L, 2, "max_redirects");
+    if (!lua_isnil(L, -1)) {
+      if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0) return luaL_error(L, "max_redirects must be a number >= 0");
+      options.max_redirects = static_cast<int>(lua_tonumber(L, -1));
+    }
+    lua_getfield(L, 2, "pool");
+    if (!lua_isnil(L, -1)) {
+      std::string_view pool = lua_isstring(L, -1) ? to_view(L, -1) : std::string_view{};
+      if (pool != "user" && pool != "thread") return luaL_error(L, "pool must be \"user\" or \"thread\"");
+      options.share_connections = pool == "thread";
+    }
+    lua_pop(L, 2);
+  }
   void* memory = lua_newuserdata(L, sizeof(http::Client));
-  new (memory) http::Client(ctx->http, std::move(base));
+  new (memory) http::Client(ctx->http, std::move(base), std::move(options));
   push_registry_slot(L, &kClientMetatable);
   lua_setmetatable(L, -2);
   return 1;
@@ -436,13 +886,10 @@ void push_headers(lua_State* L, LuaResponse* response) {
   }
   const http::ResponseData& data = response->data;
   lua_createtable(L, 0, static_cast<int>(data.headers.size()));
-  std::string lowered;
   for (const http::HeaderSpan& h : data.headers) {
-    std::string_view name = data.header_name(h);
-    lowered.assign(name);
-    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = lowercase(data.header_name(h));
     std::string_view value = data.header_value(h);
-    lua_pushlstring(L, lowered.data(), lowered.size());
+    lua_pushlstring(L, name.data(), name.size());
     lua_pushvalue(L, -1);
     lua_rawget(L, -3);
     if (lua_isstring(L, -1)) {
@@ -465,11 +912,21 @@ void push_headers(lua_State* L, LuaResponse* response) {
 // Case-insensitive lookup for res.headers["Content-Type"].
 int headers_index(lua_State* L) {
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  std::string lowered(to_view(L, 2));
-  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lowered = lowercase(to_view(L, 2));
   lua_pushlstring(L, lowered.data(), lowered.size());
   lua_rawget(L, 1);
   return 1;
+}
+
+void push_timings(lua_State* L, const http::Timings& t) {
+  lua_createtable(L, 0, 6);
+  const std::pair<const char*, std::uint64_t> fields[] = {{"dns", t.dns_ns},   {"connect", t.connect_ns},
+                                                          {"tls", t.tls_ns},   {"send", t.send_ns},
+                                                          {"wait", t.wait_ns}, {"receive", t.receive_ns}};
+  for (const auto& [name, ns] : fields) {
+    lua_pushnumber(L, static_cast<double>(ns) / 1e9);
+    lua_setfield(L, -2, name);
+  }
 }
 
 int response_json(lua_State* L) {
@@ -491,14 +948,21 @@ int response_json(lua_State* L) {
 void settle(lua_State* L, LuaResponse* response, std::string_view error) {
   response->awaiting_verdict = false;
   loop::ThreadContext* ctx = loop::ThreadContext::from(L);
-  record_sample(L, ctx, sample_of(response->data, error), 1, 0);
+  Sample sample;
+  sample.method = response->data.method;
+  sample.name = response->data.name;
+  sample.response_us = (response->data.elapsed_ns + 500) / 1000;
+  sample.length = response->data.content_length;
+  sample.error = error;
+  sample.status = response->data.status;
+  sample.url = response->data.url;
+  record_sample(L, ctx, sample, 1, 0);
 }
 
 LuaResponse* check_awaiting_verdict(lua_State* L, const char* method) {
   LuaResponse* response = check_response(L, 1);
   if (!response->awaiting_verdict)
-    luaL_error(L, "res:%s(): %s", method,
-               "only for requests made with catch_response = true, once, before the task ends");
+    luaL_error(L, "res:%s(): %s", method, "only for requests made with catch_response = true, once, before the task ends");
   return response;
 }
 
@@ -553,6 +1017,20 @@ int response_index(lua_State* L) {
   } else if (k == "reason") {
     std::string_view reason = http::reason_phrase(data.status);
     lua_pushlstring(L, reason.data(), reason.size());
+  } else if (k == "length") {
+    lua_pushnumber(L, static_cast<double>(data.content_length));
+  } else if (k == "timings") {
+    push_timings(L, data.timings);
+  } else if (k == "history") {
+    lua_createtable(L, static_cast<int>(response->history.size()), 0);
+    for (std::size_t i = 0; i < response->history.size(); ++i) {
+      lua_createtable(L, 0, 2);
+      lua_pushinteger(L, response->history[i].first);
+      lua_setfield(L, -2, "status");
+      lua_pushlstring(L, response->history[i].second.data(), response->history[i].second.size());
+      lua_setfield(L, -2, "url");
+      lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
   } else if (k == "json") {
     push_registry_slot(L, &kResponseJsonMethod);
   } else if (k == "success") {
@@ -583,6 +1061,11 @@ int response_tostring(lua_State* L) {
   return 1;
 }
 
+void set_metamethod(lua_State* L, const char* name, lua_CFunction fn) {
+  lua_pushcfunction(L, fn);
+  lua_setfield(L, -2, name);
+}
+
 }  // namespace
 
 int luaopen_cicada_http(lua_State* L) {
@@ -600,33 +1083,30 @@ int luaopen_cicada_http(lua_State* L) {
   static const luaL_Reg client_methods[] = {
       {"request", client_request},        {"get", client_verb<kGet>},         {"post", client_verb<kPost>},
       {"put", client_verb<kPut>},         {"patch", client_verb<kPatch>},     {"delete", client_verb<kDelete>},
-      {"head", client_verb<kHead>},       {"options", client_verb<kOptions>}, {nullptr, nullptr},
+      {"head", client_verb<kHead>},       {"options", client_verb<kOptions>}, {"batch", client_batch},
+      {nullptr, nullptr},
   };
-  lua_newtable(L);  // metatable
-  lua_newtable(L);  // methods
+  lua_newtable(L);
   for (const luaL_Reg* fn = client_methods; fn->name; ++fn) {
     lua_pushlightuserdata(L, ctx);
     lua_pushcclosure(L, fn->func, 1);
     lua_setfield(L, -2, fn->name);
   }
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, client_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, client_tostring);
-  lua_setfield(L, -2, "__tostring");
+  set_registry_slot(L, &kClientMethods);
+
+  lua_newtable(L);
+  set_metamethod(L, "__index", client_index);
+  set_metamethod(L, "__gc", client_gc);
+  set_metamethod(L, "__tostring", client_tostring);
   lua_pushliteral(L, "cicada.Client");
   lua_setfield(L, -2, "__metatable");
   set_registry_slot(L, &kClientMetatable);
 
   lua_newtable(L);
-  lua_pushcfunction(L, response_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, response_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, response_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, response_task_end);
-  lua_setfield(L, -2, "__cicada_task_end");
+  set_metamethod(L, "__index", response_index);
+  set_metamethod(L, "__gc", response_gc);
+  set_metamethod(L, "__tostring", response_tostring);
+  set_metamethod(L, "__cicada_task_end", response_task_end);
   lua_pushliteral(L, "cicada.Response");
   lua_setfield(L, -2, "__metatable");
   set_registry_slot(L, &kResponseMetatable);
@@ -639,8 +1119,7 @@ int luaopen_cicada_http(lua_State* L) {
   set_registry_slot(L, &kResponseFailureMethod);
 
   lua_newtable(L);
-  lua_pushcfunction(L, headers_index);
-  lua_setfield(L, -2, "__index");
+  set_metamethod(L, "__index", headers_index);
   set_registry_slot(L, &kHeadersMetatable);
 
   lua_newtable(L);

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "runtime/http/http_runtime.h"
+#include "runtime/http/socket.h"
+#include "runtime/http/transport.h"
 
 namespace cicada::http {
 
@@ -13,10 +15,7 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;
 
 Socket* socket_of(uv_handle_t* handle) { return static_cast<Socket*>(handle->data); }
 
-void close_socket(Socket* socket) {
-  socket->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&socket->tcp), [](uv_handle_t* handle) { delete socket_of(handle); });
-}
+std::uint64_t seconds_to_ns(double seconds) { return static_cast<std::uint64_t>(seconds * 1e9); }
 
 bool is_idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
@@ -46,44 +45,33 @@ std::string transfer_error_text(int uv_error) {
 
 class PlainTransport final : public Transport {
  public:
-  void on_connected(Connection& connection) override { connection.on_transport_ready(); }
-
-  int write(Socket& socket, std::string_view bytes) override {
-    auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-    int written = uv_try_write(stream, &buf, 1);
-    if (written == static_cast<int>(bytes.size())) return 0;
-    if (written < 0 && written != UV_EAGAIN) return written;
-    if (written < 0) written = 0;
-    // The kernel took only part of it: hand the rest to libuv, which writes when writable.
-    socket.unsent.assign(bytes.substr(static_cast<std::size_t>(written)));
-    buf = uv_buf_init(socket.unsent.data(), static_cast<unsigned>(socket.unsent.size()));
-    socket.write_req.data = &socket;
-    return uv_write(&socket.write_req, stream, &buf, 1, [](uv_write_t* req, int status) {
-      auto* owner_socket = static_cast<Socket*>(req->data);
-      owner_socket->unsent.clear();
-      if (status < 0 && owner_socket->owner) owner_socket->owner->on_write_failed(status);
-    });
-  }
-
-  void on_read(Connection& connection, const char* data, std::size_t length) override {
+  void on_connected(Connection& connection, Socket&) override { connection.on_transport_ready(); }
+  int write(Socket& socket, std::string_view bytes) override { return socket_send(socket, bytes); }
+  void on_read(Connection& connection, Socket&, const char* data, std::size_t length) override {
     connection.on_plaintext(data, length);
   }
 };
 
-PlainTransport plain_transport;
-
 }  // namespace
+
+Transport& plain_transport() {
+  static PlainTransport transport;
+  return transport;
+}
 
 Connection::Connection(HttpRuntime* runtime, const Url& endpoint)
     : runtime_(runtime),
       endpoint_(endpoint),
       host_header_(endpoint.host_header()),
       origin_(endpoint.scheme + "://" + host_header_),
-      transport_(&plain_transport) {
+      transport_(endpoint.is_tls() ? &tls_transport() : &plain_transport()) {
   uv_timer_init(runtime_->loop(), &timer_);
   timer_.data = this;
 }
+
+SSL_CTX* Connection::tls_context(std::string* error) { return runtime_->tls().context_for(tls_settings_, error); }
+
+TlsContexts& Connection::tls_contexts() { return runtime_->tls(); }
 
 void Connection::start(const Exchange& exchange) {
   in_start_ = true;
@@ -97,14 +85,33 @@ void Connection::start(const Exchange& exchange) {
   retried_ = false;
   response_started_ = false;
   message_complete_ = false;
+  write_error_ = 0;
   pending_error_.clear();
+  callback_error_.clear();
 
   const HttpDefaults& defaults = runtime_->defaults();
-  double timeout_s = exchange.timeout_s > 0 ? exchange.timeout_s : defaults.request_timeout_s;
-  double connect_timeout_s = exchange.connect_timeout_s > 0 ? exchange.connect_timeout_s : defaults.connect_timeout_s;
+  limits_ = exchange.limits;
+  if (limits_.timeout_s <= 0) limits_.timeout_s = defaults.request_timeout_s;
+  if (limits_.connect_timeout_s <= 0) limits_.connect_timeout_s = defaults.connect_timeout_s;
+  if (limits_.max_body == 0) limits_.max_body = defaults.max_body;
   started_ns_ = uv_hrtime();
-  deadline_ns_ = started_ns_ + static_cast<std::uint64_t>(timeout_s * 1e9);
-  connect_deadline_ns_ = started_ns_ + static_cast<std::uint64_t>(connect_timeout_s * 1e9);
+  phase_started_ns_ = started_ns_;
+  sent_ns_ = 0;
+  last_byte_ns_ = 0;
+  deadline_ns_ = started_ns_ + seconds_to_ns(limits_.timeout_s);
+  connect_deadline_ns_ = started_ns_ + seconds_to_ns(limits_.connect_timeout_s);
+
+  if (endpoint_.is_tls()) {
+    const TlsSettings& wanted = exchange.tls ? *exchange.tls : defaults.tls;
+    std::string key = wanted.key();
+    if (key != tls_key_) {
+      // Other certificates or verification: the open socket was made for something else.
+      tls_settings_ = wanted;
+      tls_key_ = std::move(key);
+      tls_session_key_ = origin_ + "\x1f" + tls_key_;
+      if (socket_ && socket_->tls_key != tls_key_) drop_socket();
+    }
+  }
 
   if (state_ == State::Connected) {
     reused_socket_ = true;
@@ -119,6 +126,7 @@ void Connection::start(const Exchange& exchange) {
 
 void Connection::begin_connect() {
   state_ = State::Resolving;
+  phase_started_ns_ = uv_hrtime();
   arm_deadline();
   if (const ResolvedAddresses* known = runtime_->dns().resolve(endpoint_.host, endpoint_.port, this)) on_resolved(*known);
 }
@@ -128,6 +136,9 @@ void Connection::on_resolved(const ResolvedAddresses& result) {
     fail("dns failure");
     return;
   }
+  std::uint64_t now = uv_hrtime();
+  response_.timings.dns_ns += now - phase_started_ns_;
+  phase_started_ns_ = now;
   addresses_ = result.addresses;
   next_address_ = 0;
   last_connect_error_ = UV_EADDRNOTAVAIL;
@@ -145,6 +156,7 @@ void Connection::open_socket() {
 
     socket_ = new Socket;
     socket_->owner = this;
+    socket_->tls_key = tls_key_;
     socket_->tcp.data = socket_;
     uv_tcp_init(runtime_->loop(), &socket_->tcp);
     uv_tcp_nodelay(&socket_->tcp, 1);
@@ -174,7 +186,10 @@ void Connection::on_connect(int status) {
     }
     return;
   }
-  state_ = State::Connected;
+  std::uint64_t now = uv_hrtime();
+  response_.timings.connect_ns += now - phase_started_ns_;
+  phase_started_ns_ = now;
+  state_ = State::Handshaking;
   llhttp_init(&parser_, HTTP_RESPONSE, &parser_settings());
   parser_.data = this;
   uv_read_start(
@@ -187,28 +202,75 @@ void Connection::on_connect(int status) {
         Socket* socket = socket_of(reinterpret_cast<uv_handle_t*>(stream));
         if (socket->owner) socket->owner->on_socket_read(nread, buf->base);
       });
-  if (waiter_) arm_deadline();
-  transport_->on_connected(*this);
+  transport_->on_connected(*this, *socket_);
 }
 
 void Connection::on_transport_ready() {
-  if (waiter_) send_request();
+  std::uint64_t now = uv_hrtime();
+  if (endpoint_.is_tls()) response_.timings.tls_ns += now - phase_started_ns_;
+  phase_started_ns_ = now;
+  state_ = State::Connected;
+  if (!waiter_) return;
+  arm_deadline();
+  send_request();
+}
+
+void Connection::on_transport_failed(const std::string& reason) {
+  if (!waiter_) {
+    drop_socket();
+    return;
+  }
+  fail(reason);
 }
 
 void Connection::send_request() {
+  phase_started_ns_ = uv_hrtime();
   int rc = transport_->write(*socket_, request_);
-  if (rc < 0) on_connection_lost(rc);
+  if (rc < 0) {
+    on_write_failed(rc);
+    return;
+  }
+  if (socket_ && !socket_->write_pending()) {
+    sent_ns_ = uv_hrtime();
+    response_.timings.send_ns = sent_ns_ - phase_started_ns_;
+    if (limits_.first_byte_timeout_s > 0) arm_deadline();
+  }
 }
 
-void Connection::on_write_failed(int uv_error) { on_connection_lost(uv_error); }
+// The last of a request that the kernel did not take at once has been written.
+void Connection::on_write_drained() {
+  if (!waiter_ || sent_ns_ != 0 || response_started_) return;
+  sent_ns_ = uv_hrtime();
+  response_.timings.send_ns = sent_ns_ - phase_started_ns_;
+  if (limits_.first_byte_timeout_s > 0) arm_deadline();
+}
+
+// A failed write is not the end of the exchange: the server may have answered early (a 413
+// before reading the body) and closed. What the read side sees decides.
+void Connection::on_write_failed(int uv_error) {
+  if (!waiter_) {
+    drop_socket();
+    return;
+  }
+  if (write_error_ == 0) write_error_ = uv_error;
+  if (!response_started_ && reused_socket_ && !retried_ && is_idempotent(method_)) on_connection_lost(uv_error);
+}
 
 void Connection::on_socket_read(ssize_t nread, const char* data) {
   if (nread > 0) {
-    transport_->on_read(*this, data, static_cast<std::size_t>(nread));
+    transport_->on_read(*this, *socket_, data, static_cast<std::size_t>(nread));
     return;
   }
   if (nread == 0) return;  // EAGAIN
-  if (nread == UV_EOF && waiter_ && response_started_) {
+  if (nread == UV_EOF) {
+    on_peer_closed();
+    return;
+  }
+  on_connection_lost(static_cast<int>(nread));
+}
+
+void Connection::on_peer_closed() {
+  if (waiter_ && response_started_) {
     // A response without a length ends when the server closes the connection.
     llhttp_finish(&parser_);
     if (message_complete_) {
@@ -217,7 +279,7 @@ void Connection::on_socket_read(ssize_t nread, const char* data) {
       return;
     }
   }
-  on_connection_lost(static_cast<int>(nread));
+  on_connection_lost(UV_EOF);
 }
 
 void Connection::on_plaintext(const char* data, std::size_t length) {
@@ -226,17 +288,37 @@ void Connection::on_plaintext(const char* data, std::size_t length) {
     drop_socket();
     return;
   }
-  response_started_ = true;
+  std::uint64_t now = uv_hrtime();
+  if (!response_started_) {
+    response_started_ = true;
+    if (sent_ns_ == 0) {
+      // The answer came before the whole request was written (an early response).
+      sent_ns_ = now;
+      response_.timings.send_ns = now - phase_started_ns_;
+    }
+    response_.timings.wait_ns = now - sent_ns_;
+  }
+  last_byte_ns_ = now;
   llhttp_errno_t err = llhttp_execute(&parser_, data, length);
   if (message_complete_) {
     message_complete_ = false;
     bool trailing_bytes = err == HPE_PAUSED && llhttp_get_error_pos(&parser_) != data + length;
-    bool keep_alive = llhttp_should_keep_alive(&parser_) && !trailing_bytes && socket_ && socket_->unsent.empty();
+    bool keep_alive = llhttp_should_keep_alive(&parser_) && !trailing_bytes && write_error_ == 0 && socket_ &&
+                      !socket_->write_pending();
     if (err == HPE_PAUSED) llhttp_resume(&parser_);
     complete(keep_alive);
     return;
   }
-  if (err != HPE_OK) fail("bad response");
+  if (err != HPE_OK) {
+    if (!callback_error_.empty()) {
+      fail(callback_error_);
+    } else {
+      const char* reason = llhttp_get_error_reason(&parser_);
+      fail(std::string("bad response (") + (reason && *reason ? reason : llhttp_errno_name(err)) + ")");
+    }
+    return;
+  }
+  if (limits_.idle_timeout_s > 0) arm_deadline();
 }
 
 void Connection::on_connection_lost(int uv_error) {
@@ -249,18 +331,32 @@ void Connection::on_connection_lost(int uv_error) {
   if (reused_socket_ && !response_started_ && !retried_ && is_idempotent(method_)) {
     retried_ = true;
     reused_socket_ = false;
+    write_error_ = 0;
     drop_socket();
     begin_connect();
     return;
   }
-  fail(state_ == State::Connected ? transfer_error_text(uv_error) : connect_error_text(uv_error));
+  if (connecting()) {
+    fail(connect_error_text(uv_error));
+  } else {
+    fail(transfer_error_text(write_error_ != 0 && uv_error == UV_EOF ? write_error_ : uv_error));
+  }
 }
 
+// One timer holds the nearest deadline of the exchange: the connect timeout while connecting,
+// the first-byte timeout while waiting, the idle timeout while receiving, the total always.
 void Connection::arm_deadline() {
   if (timer_purpose_ == TimerPurpose::DeliverFailure) return;
-  std::uint64_t now = uv_hrtime();
   std::uint64_t target = deadline_ns_;
-  if (state_ == State::Resolving || state_ == State::Connecting) target = std::min(target, connect_deadline_ns_);
+  if (connecting()) {
+    target = std::min(target, connect_deadline_ns_);
+  } else if (!response_started_) {
+    if (limits_.first_byte_timeout_s > 0 && sent_ns_ != 0)
+      target = std::min(target, sent_ns_ + seconds_to_ns(limits_.first_byte_timeout_s));
+  } else if (limits_.idle_timeout_s > 0) {
+    target = std::min(target, last_byte_ns_ + seconds_to_ns(limits_.idle_timeout_s));
+  }
+  std::uint64_t now = uv_hrtime();
   std::uint64_t wait_ms = target > now ? (target - now + 999'999) / 1'000'000 : 0;
   timer_purpose_ = TimerPurpose::Deadline;
   uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, wait_ms, 0);
@@ -275,11 +371,20 @@ void Connection::on_timer() {
     fail(error);
     return;
   }
-  bool connecting = state_ == State::Resolving || state_ == State::Connecting;
-  if (connecting && uv_hrtime() + 1'000'000 >= connect_deadline_ns_ && connect_deadline_ns_ <= deadline_ns_) {
-    fail("connect timeout");
-  } else {
+  // Which deadline passed? A millisecond of slack for the timer's rounding.
+  std::uint64_t now = uv_hrtime() + 1'000'000;
+  if (now >= deadline_ns_) {
     fail("timeout");
+  } else if (connecting()) {
+    fail("connect timeout");
+  } else if (!response_started_ && limits_.first_byte_timeout_s > 0 && sent_ns_ != 0 &&
+             now >= sent_ns_ + seconds_to_ns(limits_.first_byte_timeout_s)) {
+    fail("first byte timeout");
+  } else if (response_started_ && limits_.idle_timeout_s > 0 &&
+             now >= last_byte_ns_ + seconds_to_ns(limits_.idle_timeout_s)) {
+    fail("idle timeout");
+  } else {
+    arm_deadline();  // woke early (the request was still being written): wait for the real one
   }
 }
 
@@ -311,7 +416,9 @@ void Connection::complete(bool keep_alive) {
   timer_purpose_ = TimerPurpose::None;
   if (!keep_alive) drop_socket();
 
-  response_.elapsed_ns = uv_hrtime() - started_ns_;
+  std::uint64_t now = uv_hrtime();
+  response_.elapsed_ns = now - started_ns_;
+  if (response_started_) response_.timings.receive_ns = now - sent_ns_ - response_.timings.wait_ns;
   if (response_.error.empty() && response_.status >= 400) {
     response_.error = "HTTP ";
     response_.error += std::to_string(response_.status);
@@ -336,7 +443,7 @@ void Connection::complete(bool keep_alive) {
 
 void Connection::drop_socket() {
   if (!socket_) return;
-  close_socket(socket_);
+  socket_close(socket_);
   socket_ = nullptr;
   state_ = State::Disconnected;
 }
@@ -394,7 +501,10 @@ int Connection::on_message_begin(llhttp_t* parser) {
 int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
-  if (r.header_bytes.size() + length > kMaxHeaderBytes) return -1;
+  if (r.header_bytes.size() + length > kMaxHeaderBytes) {
+    self->callback_error_ = "headers too large";
+    return -1;
+  }
   auto offset = static_cast<std::uint32_t>(r.header_bytes.size());
   if (self->last_was_value_ || r.headers.empty()) {
     r.headers.push_back(HeaderSpan{offset, 0, offset, 0});
@@ -411,7 +521,10 @@ int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t le
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
   if (r.headers.empty()) return -1;
-  if (r.header_bytes.size() + length > kMaxHeaderBytes) return -1;
+  if (r.header_bytes.size() + length > kMaxHeaderBytes) {
+    self->callback_error_ = "headers too large";
+    return -1;
+  }
   self->last_was_value_ = true;
   r.header_bytes.append(at, length);
   r.headers.back().value_length += static_cast<std::uint32_t>(length);
@@ -427,8 +540,14 @@ int Connection::on_headers_complete(llhttp_t* parser) {
 
 int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
-  self->response_.body.append(at, length);
-  self->response_.content_length += length;
+  ResponseData& r = self->response_;
+  r.content_length += length;
+  if (self->limits_.discard_body) return 0;
+  if (r.body.size() + length > self->limits_.max_body) {
+    self->callback_error_ = "body too large";
+    return -1;
+  }
+  r.body.append(at, length);
   return 0;
 }
 

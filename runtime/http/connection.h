@@ -1,10 +1,10 @@
 #pragma once
-// One keep-alive HTTP/1.1 connection to one endpoint, carrying one exchange at a time.
+// One keep-alive HTTP/1.1 connection to one endpoint (scheme, host, port), carrying one exchange
+// at a time, over plain TCP or TLS.
 //
 // Lifetime: created by a Client, destroyed by destroy(), which closes the socket and the timer;
 // the object is freed in the timer's close callback (handle memory lives until uv_close is done).
-// A socket is its own heap object for the same reason: dropping a connection's socket (server
-// closed it, error, abort) never waits for libuv, the Socket frees itself when closed.
+// The Socket is its own heap object for the same reason (see socket.h).
 //
 // An exchange never completes inside start(): failures found there are delivered from the loop,
 // so the caller has always yielded before its completion runs.
@@ -18,32 +18,25 @@
 
 #include "runtime/http/dns_cache.h"
 #include "runtime/http/response.h"
+#include "runtime/http/tls.h"
 #include "runtime/http/url.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
 
 namespace cicada::http {
 
 class HttpRuntime;
-class Connection;
+class Transport;
+struct Socket;
 
-struct Socket {
-  uv_tcp_t tcp{};
-  uv_connect_t connect_req{};
-  uv_write_t write_req{};
-  std::string unsent;  // the part of a request uv_try_write could not take, kept until written
-  Connection* owner = nullptr;  // null once the connection dropped this socket
-};
-
-// The seam between the socket and HTTP: plain TCP passes bytes through; TLS (a later issue)
-// will run its handshake in on_connected and encrypt/decrypt in write/on_read.
-class Transport {
- public:
-  virtual ~Transport() = default;
-  // TCP is up; call connection.on_transport_ready() once requests can flow.
-  virtual void on_connected(Connection& connection) = 0;
-  // Returns 0 or a libuv error code.
-  virtual int write(Socket& socket, std::string_view bytes) = 0;
-  // Raw bytes from the socket; deliver application bytes with connection.on_plaintext().
-  virtual void on_read(Connection& connection, const char* data, std::size_t length) = 0;
+// Limits and timeouts of one exchange; zero means the runtime's default (or "none" where said).
+struct ExchangeLimits {
+  double timeout_s = 0;             // the whole exchange, from start() to the last byte
+  double connect_timeout_s = 0;     // name resolution + TCP connect + TLS handshake
+  double first_byte_timeout_s = 0;  // from the request sent to the first byte of the answer; 0 = none
+  double idle_timeout_s = 0;        // longest silence while the answer arrives; 0 = none
+  std::size_t max_body = 0;         // bytes of body kept; more is the failure "body too large"
+  bool discard_body = false;        // count the body's bytes without keeping them
 };
 
 class Connection final : public DnsWaiter {
@@ -55,8 +48,8 @@ class Connection final : public DnsWaiter {
     std::string_view method;
     std::string_view name;  // stats name
     std::string_view url;   // for the response and reports
-    double timeout_s = 0;   // whole exchange; 0 = the runtime's default
-    double connect_timeout_s = 0;
+    ExchangeLimits limits;
+    const TlsSettings* tls = nullptr;  // https: how to verify and which client certificate
     void* waiter = nullptr;
     Completion on_complete = nullptr;
   };
@@ -75,14 +68,20 @@ class Connection final : public DnsWaiter {
   // Closes everything and frees the connection once libuv is done with its handles.
   void destroy();
 
-  // For Socket callbacks and transports.
+  // For sockets and transports.
   void on_transport_ready();
+  void on_transport_failed(const std::string& reason);
   void on_plaintext(const char* data, std::size_t length);
+  void on_peer_closed();
   void on_write_failed(int uv_error);
+  void on_write_drained();
   void on_resolved(const ResolvedAddresses& result) override;
+  SSL_CTX* tls_context(std::string* error);
+  TlsContexts& tls_contexts();
+  const std::string& tls_session_key() const { return tls_session_key_; }
 
  private:
-  enum class State { Disconnected, Resolving, Connecting, Connected };
+  enum class State { Disconnected, Resolving, Connecting, Handshaking, Connected };
   enum class TimerPurpose { None, Deadline, DeliverFailure };
 
   ~Connection() override = default;
@@ -98,6 +97,9 @@ class Connection final : public DnsWaiter {
   void fail(std::string_view error);
   void fail_from_loop(std::string_view error);
   void complete(bool keep_alive);
+  bool connecting() const {
+    return state_ == State::Resolving || state_ == State::Connecting || state_ == State::Handshaking;
+  }
 
   static int on_message_begin(llhttp_t* parser);
   static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
@@ -119,6 +121,9 @@ class Connection final : public DnsWaiter {
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_address_ = 0;
   int last_connect_error_ = 0;
+  TlsSettings tls_settings_;
+  std::string tls_key_;          // tls_settings_.key(), compared with the socket's
+  std::string tls_session_key_;  // origin + settings: whose sessions may be resumed
 
   // The exchange in progress.
   void* waiter_ = nullptr;
@@ -126,9 +131,13 @@ class Connection final : public DnsWaiter {
   std::string method_;
   std::string name_;
   std::string request_;
+  ExchangeLimits limits_;
   std::uint64_t started_ns_ = 0;
   std::uint64_t deadline_ns_ = 0;
   std::uint64_t connect_deadline_ns_ = 0;
+  std::uint64_t phase_started_ns_ = 0;  // start of the current timing phase
+  std::uint64_t sent_ns_ = 0;           // request fully handed to the kernel
+  std::uint64_t last_byte_ns_ = 0;      // latest bytes of the answer
   bool reused_socket_ = false;
   bool retried_ = false;
   bool response_started_ = false;
@@ -136,7 +145,9 @@ class Connection final : public DnsWaiter {
   bool head_request_ = false;
   bool in_start_ = false;
   bool destroyed_ = false;
+  int write_error_ = 0;  // a failed write, reported once the read side has had its say
   std::string pending_error_;
+  std::string callback_error_;  // set by a parser callback that stopped the parse
 
   llhttp_t parser_{};
   bool last_was_value_ = false;

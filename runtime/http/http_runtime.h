@@ -7,23 +7,29 @@
 #include <string>
 #include <vector>
 
+#include "runtime/http/client.h"
 #include "runtime/http/dns_cache.h"
 #include "runtime/http/response.h"
+#include "runtime/http/tls.h"
 
 namespace cicada::http {
 
 struct HttpDefaults {
   double connect_timeout_s = 10.0;
   double request_timeout_s = 60.0;  // from the call to the last byte of the response
+  std::size_t max_body = 16u << 20;  // bytes of body kept per response
+  TlsSettings tls;                   // verification on, system CAs (--insecure turns it off)
   std::string user_agent = "cicada/" CICADA_VERSION;
 };
 
 class HttpRuntime {
  public:
-  explicit HttpRuntime(uv_loop_t* loop) : loop_(loop), dns_(loop) {}
+  explicit HttpRuntime(uv_loop_t* loop) : loop_(loop), dns_(loop), connections_(this) {}
 
   uv_loop_t* loop() const { return loop_; }
   DnsCache& dns() { return dns_; }
+  TlsContexts& tls() { return tls_; }
+  ConnectionPool& pool() { return connections_; }
   HttpDefaults& defaults() { return defaults_; }
 
   // Every socket of the thread reads into this buffer; data is parsed before the next read.
@@ -34,16 +40,21 @@ class HttpRuntime {
   void take_pooled(ResponseData& into);
   void give_back(ResponseData& from);
 
-  void shutdown() { dns_.shutdown(); }
+  void shutdown() {
+    connections_.close_all();
+    dns_.shutdown();
+  }
 
  private:
   static constexpr std::size_t kMaxPooled = 1024;
   static constexpr std::size_t kMaxPooledBodyCapacity = 1 << 20;
   uv_loop_t* loop_;
   DnsCache dns_;
+  TlsContexts tls_;
+  ConnectionPool connections_;
   HttpDefaults defaults_;
   std::array<char, 64 * 1024> read_buffer_{};
-  std::vector<ResponseData> pool_;
+  std::vector<ResponseData> spare_responses_;
 };
 
 }  // namespace cicada::http

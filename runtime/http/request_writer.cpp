@@ -24,44 +24,75 @@ bool is_token_char(unsigned char c) {
   }
 }
 
-}  // namespace
+struct KnownName {
+  std::string_view name;
+  HeaderBlock::Known flag;
+};
 
-void RequestWriter::start(std::string_view method, std::string_view target) {
-  out_.clear();
-  out_.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-  body_expected_ = method == "POST" || method == "PUT" || method == "PATCH";
+constexpr KnownName kKnownNames[] = {
+    {"host", HeaderBlock::kHost},
+    {"user-agent", HeaderBlock::kUserAgent},
+    {"accept", HeaderBlock::kAccept},
+    {"accept-encoding", HeaderBlock::kAcceptEncoding},
+    {"content-type", HeaderBlock::kContentType},
+    {"content-length", HeaderBlock::kContentLength},
+    {"transfer-encoding", HeaderBlock::kTransferEncoding},
+    {"cookie", HeaderBlock::kCookie},
+    {"authorization", HeaderBlock::kAuthorization},
+};
+
+std::uint32_t flag_of(std::string_view name) {
+  for (const KnownName& known : kKnownNames)
+    if (equals_ci(name, known.name)) return known.flag;
+  return 0;
 }
 
-bool RequestWriter::header(std::string_view name, std::string_view value) {
+}  // namespace
+
+bool HeaderBlock::add(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (unsigned char c : name)
     if (!is_token_char(c)) return false;
   for (unsigned char c : value)
     if (c == '\r' || c == '\n' || c == '\0') return false;
-  if (equals_ci(name, "host")) has_host_ = true;
-  else if (equals_ci(name, "user-agent")) has_user_agent_ = true;
-  else if (equals_ci(name, "accept")) has_accept_ = true;
-  else if (equals_ci(name, "content-type")) has_content_type_ = true;
-  else if (equals_ci(name, "content-length")) has_content_length_ = true;
-  else if (equals_ci(name, "transfer-encoding")) has_transfer_encoding_ = true;
-  out_.append(name).append(": ").append(value).append("\r\n");
+  known_ |= flag_of(name);
+  lines_.append(name).append(": ").append(value).append("\r\n");
   return true;
 }
 
-void RequestWriter::finish(std::string_view host_header, std::string_view user_agent, std::string_view body,
-                           std::string_view content_type) {
-  if (!has_host_) out_.append("Host: ").append(host_header).append("\r\n");
-  if (!has_user_agent_) out_.append("User-Agent: ").append(user_agent).append("\r\n");
-  if (!has_accept_) out_.append("Accept: */*\r\n");
-  if (!has_content_type_ && !content_type.empty() && !body.empty())
-    out_.append("Content-Type: ").append(content_type).append("\r\n");
-  if (!has_content_length_ && !has_transfer_encoding_ && (!body.empty() || body_expected_)) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
-    (void)ec;
-    out_.append("Content-Length: ").append(digits, end).append("\r\n");
+void HeaderBlock::remove(std::string_view name) {
+  std::string kept;
+  std::string_view rest = lines_;
+  while (!rest.empty()) {
+    std::size_t end = rest.find("\r\n");
+    std::string_view line = rest.substr(0, end + 2);
+    rest.remove_prefix(line.size());
+    if (!equals_ci(line.substr(0, line.find(':')), name)) kept.append(line);
   }
-  out_.append("\r\n").append(body);
+  lines_.swap(kept);
+  known_ &= ~flag_of(name);
+}
+
+void compose_request(std::string& out, const ComposeInput& in, const HeaderBlock& headers) {
+  out.clear();
+  out.append(in.method).append(" ").append(in.target).append(" HTTP/1.1\r\n");
+  out.append(headers.lines());
+  if (!headers.has(HeaderBlock::kHost)) out.append("Host: ").append(in.host_header).append("\r\n");
+  if (!headers.has(HeaderBlock::kUserAgent)) out.append("User-Agent: ").append(in.user_agent).append("\r\n");
+  if (!headers.has(HeaderBlock::kAccept)) out.append("Accept: */*\r\n");
+  if (in.accept_encoding && !headers.has(HeaderBlock::kAcceptEncoding)) out.append("Accept-Encoding: gzip, deflate\r\n");
+  if (!in.cookie.empty() && !headers.has(HeaderBlock::kCookie)) out.append("Cookie: ").append(in.cookie).append("\r\n");
+  if (!headers.has(HeaderBlock::kContentType) && !in.content_type.empty() && !in.body.empty())
+    out.append("Content-Type: ").append(in.content_type).append("\r\n");
+  bool body_expected = in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
+  if (!headers.has(HeaderBlock::kContentLength) && !headers.has(HeaderBlock::kTransferEncoding) &&
+      (!in.body.empty() || body_expected)) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, in.body.size());
+    (void)ec;
+    out.append("Content-Length: ").append(digits, end).append("\r\n");
+  }
+  out.append("\r\n").append(in.body);
 }
 
 void join_target(std::string& out, std::string_view base_path, std::string_view path) {

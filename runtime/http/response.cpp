@@ -25,6 +25,7 @@ void ResponseData::swap(ResponseData& other) noexcept {
   name.swap(other.name);
   std::swap(elapsed_ns, other.elapsed_ns);
   std::swap(content_length, other.content_length);
+  std::swap(timings, other.timings);
 }
 
 std::string_view reason_phrase(int status) {

@@ -12,6 +12,17 @@ struct HeaderSpan {
   std::uint32_t name_offset, name_length, value_offset, value_length;
 };
 
+// Where the time of one exchange went, in nanoseconds (h2o's per-request timings record).
+// dns, connect and tls are zero on a reused keep-alive connection.
+struct Timings {
+  std::uint64_t dns_ns = 0;      // name resolution (0 for numeric hosts and cached names)
+  std::uint64_t connect_ns = 0;  // TCP connect
+  std::uint64_t tls_ns = 0;      // TLS handshake
+  std::uint64_t send_ns = 0;     // writing the request
+  std::uint64_t wait_ns = 0;     // from the request written to the first byte of the answer
+  std::uint64_t receive_ns = 0;  // from the first byte to the last
+};
+
 struct ResponseData {
   int status = 0;              // 0 when the exchange failed before a status line arrived
   std::string error;           // empty on success; a short reason otherwise
@@ -23,6 +34,7 @@ struct ResponseData {
   std::string name;
   std::uint64_t elapsed_ns = 0;
   std::uint64_t content_length = 0;  // body bytes received
+  Timings timings;
 
   std::string_view header_name(const HeaderSpan& h) const { return {header_bytes.data() + h.name_offset, h.name_length}; }
   std::string_view header_value(const HeaderSpan& h) const { return {header_bytes.data() + h.value_offset, h.value_length}; }
@@ -40,6 +52,7 @@ struct ResponseData {
     name.clear();
     elapsed_ns = 0;
     content_length = 0;
+    timings = Timings{};
   }
   void swap(ResponseData& other) noexcept;
 };

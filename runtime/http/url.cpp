@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <vector>
 
 namespace cicada::http {
 
@@ -90,6 +91,58 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
   }
   return url;
 }
+
+std::optional<Url> resolve_reference(const Url& base, std::string_view reference, std::string* error) {
+  while (!reference.empty() && (reference.front() == ' ' || reference.front() == '\t')) reference.remove_prefix(1);
+  while (!reference.empty() && (reference.back() == ' ' || reference.back() == '\t')) reference.remove_suffix(1);
+  if (is_absolute_url(reference)) return parse_url(reference, error);
+  if (reference.starts_with("//")) return parse_url(base.scheme + ":" + std::string(reference), error);
+  if (auto colon = reference.find(':'); colon != std::string_view::npos && reference.find('/') > colon) {
+    if (error) *error = "redirect to an unsupported scheme: '" + std::string(reference) + "'";
+    return std::nullopt;
+  }
+  Url resolved = base;
+  if (std::size_t fragment = reference.find('#'); fragment != std::string_view::npos) reference = reference.substr(0, fragment);
+  std::string_view base_path = std::string_view(base.path).substr(0, base.path.find('?'));
+  if (reference.empty()) {
+    resolved.path = base.path;
+  } else if (reference.front() == '/') {
+    resolved.path = std::string(reference);
+  } else if (reference.front() == '?') {
+    resolved.path = std::string(base_path) + std::string(reference);
+  } else {
+    // Relative to the base's directory, with "." and ".." segments removed.
+    std::string merged(base_path.substr(0, base_path.rfind('/') + 1));
+    std::string_view query;
+    if (auto q = reference.find('?'); q != std::string_view::npos) {
+      query = reference.substr(q);
+      reference = reference.substr(0, q);
+    }
+    merged.append(reference);
+    std::vector<std::string_view> segments;
+    std::string_view rest = std::string_view(merged).substr(1);
+    bool trailing_slash = false;
+    while (true) {
+      std::size_t slash = rest.find('/');
+      std::string_view segment = rest.substr(0, slash);
+      trailing_slash = slash == std::string_view::npos && (segment == "." || segment == "..");
+      if (segment == "..") {
+        if (!segments.empty()) segments.pop_back();
+      } else if (segment != ".") {
+        segments.push_back(segment);
+      }
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+    std::string path;
+    for (std::string_view segment : segments) path.append("/").append(segment);
+    if (path.empty() || trailing_slash) path.push_back('/');
+    resolved.path = path + std::string(query);
+  }
+  return resolved;
+}
+
+std::string to_string(const Url& url) { return url.scheme + "://" + url.host_header() + url.path; }
 
 void append_query_encoded(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";

@@ -26,6 +26,13 @@ std::optional<Url> parse_url(std::string_view text, std::string* error);
 
 bool is_absolute_url(std::string_view text);
 
+// Resolves a Location header against the URL it came from (RFC 3986 5.2, the common forms):
+// absolute URLs, "//host/path", "/path", "relative/path", "?query".
+std::optional<Url> resolve_reference(const Url& base, std::string_view reference, std::string* error);
+
+// Path and query back to text: "http://host:port/path?q" (port omitted when default).
+std::string to_string(const Url& url);
+
 // Appends `text` percent-encoded for a query component (RFC 3986 unreserved kept).
 void append_query_encoded(std::string& out, std::string_view text);
 

@@ -47,7 +47,7 @@ struct Harness {
 
   // Sends one request and runs the loop until it completes (or a 5 s guard expires).
   http::ResponseData exchange(const std::string& method, const std::string& path, double timeout_s = 0,
-                              const std::string& body = "") {
+                              const std::string& body = "", http::ExchangeLimits limits = {}) {
     std::string& bytes = connection->request_bytes();
     bytes = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     if (!body.empty()) bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -58,7 +58,8 @@ struct Harness {
     ex.name = path;
     std::string url = "http://127.0.0.1" + path;
     ex.url = url;
-    ex.timeout_s = timeout_s;
+    ex.limits = limits;
+    if (timeout_s > 0) ex.limits.timeout_s = timeout_s;
     ex.waiter = this;
     ex.on_complete = [](void* waiter, http::ResponseData& response) {
       auto* self = static_cast<Harness*>(waiter);
@@ -211,7 +212,7 @@ TEST_CASE("garbage is a bad response") {
   h.server->push({"this is not HTTP\r\n\r\n"});
   auto response = h.exchange("GET", "/");
   CHECK(response.status == 0);
-  CHECK(response.error == "bad response");
+  CHECK(response.error == "bad response (Expected HTTP/)");
 }
 
 TEST_CASE("a body shorter than its Content-Length is a failure when the server closes") {
@@ -257,4 +258,73 @@ TEST_CASE("abort drops the exchange without recording it") {
   CHECK_FALSE(h.connection->busy());
   h.settle();
   CHECK(h.completions == 0);
+}
+
+TEST_CASE("first-byte and idle timeouts are their own failures") {
+  Harness h;
+  h.server->push({"", false, false, true});
+  http::ExchangeLimits waiting;
+  waiting.first_byte_timeout_s = 0.1;
+  auto silent = h.exchange("GET", "/", 5, "", waiting);
+  CHECK(silent.error == "first byte timeout");
+
+  Harness h2;
+  h2.server->push({"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart"});
+  http::ExchangeLimits idle;
+  idle.idle_timeout_s = 0.1;
+  auto stalled = h2.exchange("GET", "/", 5, "", idle);
+  CHECK(stalled.error == "idle timeout");
+  CHECK(stalled.status == 0);
+}
+
+TEST_CASE("the kept body is bounded; discard_body counts without keeping") {
+  Harness h;
+  std::string big(100, 'x');
+  h.server->push({ok_response(big)});
+  h.server->push({ok_response(big)});
+  http::ExchangeLimits small;
+  small.max_body = 10;
+  auto refused = h.exchange("GET", "/", 0, "", small);
+  CHECK(refused.error == "body too large");
+  http::ExchangeLimits discard;
+  discard.max_body = 10;
+  discard.discard_body = true;
+  auto counted = h.exchange("GET", "/", 0, "", discard);
+  CHECK(counted.error.empty());
+  CHECK(counted.body.empty());
+  CHECK(counted.content_length == 100);
+}
+
+TEST_CASE("headers beyond 1 MiB are refused") {
+  Harness h;
+  std::string header_lines;
+  for (int i = 0; i < 2048; ++i) header_lines += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'y') + "\r\n";
+  h.server->push({"HTTP/1.1 200 OK\r\n" + header_lines + "Content-Length: 0\r\n\r\n"});
+  auto response = h.exchange("GET", "/");
+  CHECK(response.error == "headers too large");
+}
+
+TEST_CASE("an early response before the body is sent is the answer, not a transport error") {
+  Harness h;
+  ScriptedReply reply{"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", true};
+  reply.reply_on_head = true;
+  h.server->push(reply);
+  auto response = h.exchange("POST", "/upload", 5, std::string(8 << 20, 'b'));
+  CHECK(response.status == 413);
+  CHECK(response.error == "HTTP 413 Content Too Large");
+}
+
+TEST_CASE("timings: connect on a new connection, none on a reused one") {
+  Harness h;
+  h.server->push({ok_response("a")});
+  h.server->push({ok_response("b")});
+  auto first = h.exchange("GET", "/");
+  CHECK(first.timings.connect_ns > 0);
+  CHECK(first.timings.wait_ns > 0);
+  CHECK(first.timings.dns_ns + first.timings.connect_ns + first.timings.send_ns + first.timings.wait_ns +
+            first.timings.receive_ns <=
+        first.elapsed_ns);
+  auto second = h.exchange("GET", "/");
+  CHECK(second.timings.connect_ns == 0);
+  CHECK(second.timings.wait_ns > 0);
 }

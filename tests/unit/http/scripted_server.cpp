@@ -67,7 +67,9 @@ void ScriptedServer::on_peer_data(Peer* peer) {
     if (end == std::string::npos || peer->closing) return;
     std::string head = peer->received.substr(0, end + 4);
     std::size_t consumed = end + 4;
-    if (const char* cl = strcasestr(head.c_str(), "\r\ncontent-length:")) consumed += std::strtoul(cl + 17, nullptr, 10);
+    bool early = !replies_.empty() && replies_.front().reply_on_head;
+    if (const char* cl = strcasestr(head.c_str(), "\r\ncontent-length:"); cl && !early)
+      consumed += std::strtoul(cl + 17, nullptr, 10);
     if (peer->received.size() < consumed) return;
     last_request_ = peer->received.substr(0, consumed);
     peer->received.erase(0, consumed);

@@ -14,6 +14,7 @@ struct ScriptedReply {
   bool close_after = false;     // close the connection after sending
   bool close_without_reply = false;
   bool never_reply = false;
+  bool reply_on_head = false;  // answer as soon as the head arrives, before any body (an early response)
 };
 
 class ScriptedServer {

@@ -1,0 +1,37 @@
+#pragma once
+// A TCP socket owned by a Connection. It is a heap object of its own that frees itself in its
+// close callback, so a connection can drop a broken socket and open a new one at once while
+// libuv finishes with the old. Writes go out with uv_try_write; what the kernel does not take
+// waits in a queue written with uv_write, in order.
+#include <uv.h>
+
+#include <string>
+#include <string_view>
+
+typedef struct ssl_st SSL;
+
+namespace cicada::http {
+
+class Connection;
+
+struct Socket {
+  uv_tcp_t tcp{};
+  uv_connect_t connect_req{};
+  uv_write_t write_req{};
+  std::string in_flight;  // handed to uv_write, kept until its callback
+  std::string queued;     // written after in_flight
+  bool writing = false;
+  SSL* ssl = nullptr;     // TLS state of this connection, when it is one
+  std::string tls_key;    // the TLS settings it was made with
+  Connection* owner = nullptr;  // null once the connection dropped this socket
+
+  ~Socket();
+  bool write_pending() const { return writing; }
+};
+
+// Sends bytes in order. Returns 0 or a libuv error code; later failures reach the owner.
+int socket_send(Socket& socket, std::string_view bytes);
+// Stops reading, closes, and frees the socket when libuv is done with it.
+void socket_close(Socket* socket);
+
+}  // namespace cicada::http

@@ -151,6 +151,7 @@ end
 
 local user_options = {
   weight = true, fixed_count = true, abstract = true, host = true, wait_time = true, tasks = true, extends = true,
+  client = true,
 }
 
 local function check_wait_time(wait_time, what)
@@ -169,7 +170,7 @@ function M.user(name, opts)
   local what = string.format("cicada.user(%q)", name)
   for key in pairs(opts) do
     if not user_options[key] then
-      fail(2, "%s: unknown option %q (known: weight, fixed_count, abstract, host, wait_time, tasks, extends)",
+      fail(2, "%s: unknown option %q (known: weight, fixed_count, abstract, host, wait_time, tasks, extends, client)",
         what, tostring(key))
     end
   end
@@ -182,6 +183,13 @@ function M.user(name, opts)
   if not is_whole(fixed_count) then fail(2, "%s: fixed_count must be a whole number >= 0", what) end
   check_wait_time(opts.wait_time, what)
   if opts.host ~= nil and type(opts.host) ~= "string" then fail(2, "%s: host must be a string", what) end
+  if opts.client ~= nil then
+    if type(opts.client) ~= "table" then
+      fail(2, "%s: client must be a table of HTTP client settings (timeout, verify, pool, ...)", what)
+    end
+    local valid, problem = pcall(http.new_client, nil, opts.client)
+    if not valid then fail(2, "%s: client: %s", what, tostring(problem)) end
+  end
   local base = opts.extends
   if base ~= nil and not class_info[base] then fail(2, "%s: extends must be another user class", what) end
 
@@ -192,6 +200,7 @@ function M.user(name, opts)
   class.__index = class
   if opts.wait_time ~= nil then class.wait_time = opts.wait_time end
   if opts.host ~= nil then class.host = opts.host end
+  if opts.client ~= nil then class.client_options = opts.client end
   class_info[class] = {
     name = name, weight = weight, fixed_count = fixed_count, abstract = opts.abstract and true or false,
     tasks = parse_tasks(opts.tasks, what), base = base,
@@ -425,6 +434,57 @@ end
 M.record = core.record
 
 -- ---------------------------------------------------------------------------------------
+-- Thresholds: pass/fail criteria for the run (docs/reports.md). Declared here, checked and
+-- evaluated by the runtime; a malformed one stops the run before any traffic.
+
+local thresholds = {}  -- key ("GET /items p95") -> { key=, conditions=, abort_on_fail=, delay=, where= }
+local threshold_options = { abort_on_fail = true, delay = true }
+
+--- cicada.thresholds{ p95 = "<100ms", error_rate = "<1%", ["GET /items p99"] = "<200ms",
+--   ["p99"] = { "<500ms", abort_on_fail = true, delay = "10s" } }: the key is a metric with an
+-- optional entry before it, the value one condition or a list of them with options. A later
+-- call with the same key replaces the earlier one.
+function M.thresholds(spec)
+  if type(spec) ~= "table" then fail(2, 'cicada.thresholds{...}: expects a table like { p95 = "<100ms" }') end
+  local caller = debug.getinfo(script_level(), "Sl")
+  local where = caller.short_src .. ":" .. (caller.currentline or 0)
+  for key, value in pairs(spec) do
+    if type(key) ~= "string" then
+      fail(2, 'cicada.thresholds: keys are metrics like "p95" or "GET /items p99", got %s', tostring(key))
+    end
+    local what = string.format("cicada.thresholds: [%q]", key)
+    local entry = { key = key, conditions = {}, abort_on_fail = false, where = where }
+    if type(value) == "string" then
+      entry.conditions[1] = value
+    elseif type(value) == "table" then
+      for k, v in pairs(value) do
+        if type(k) == "number" then
+          if type(v) ~= "string" then fail(2, '%s: conditions are strings like "<100ms"', what) end
+        elseif not threshold_options[k] then
+          fail(2, "%s: unknown option %q (known: abort_on_fail, delay)", what, tostring(k))
+        end
+      end
+      for i, condition in ipairs(value) do entry.conditions[i] = condition end
+      if #entry.conditions == 0 then fail(2, '%s: give at least one condition, like { "<100ms" }', what) end
+      if value.abort_on_fail ~= nil and type(value.abort_on_fail) ~= "boolean" then
+        fail(2, "%s: abort_on_fail must be true or false", what)
+      end
+      entry.abort_on_fail = value.abort_on_fail == true
+      if value.delay ~= nil then
+        if not entry.abort_on_fail then fail(2, "%s: delay only applies with abort_on_fail = true", what) end
+        if type(value.delay) ~= "string" and type(value.delay) ~= "number" then
+          fail(2, '%s: delay must be a duration like "10s" or seconds', what)
+        end
+        entry.delay = tostring(value.delay)
+      end
+    else
+      fail(2, '%s: expects a condition like "<100ms" or a table { "<100ms", abort_on_fail = true }', what)
+    end
+    thresholds[key] = entry
+  end
+end
+
+-- ---------------------------------------------------------------------------------------
 -- Compilation: tasks of every runnable class after tag filtering
 
 local function selected_by_tags(tags)
@@ -650,7 +710,7 @@ function M._new_user(class_index, user_id)
   local user = setmetatable({}, compiled.class)
   user.user_id = user_id
   user.setup_data = setup_data
-  user.client = http.new_client(core.host_override() or compiled.class.host)
+  user.client = http.new_client(core.host_override() or compiled.class.host, compiled.class.client_options)
   user.__tasksets = {}
   return user
 end
@@ -711,6 +771,14 @@ end
 
 function M._script_options()
   return script_options
+end
+
+--- cicada.thresholds{} as a list sorted by key, for the runtime to parse and evaluate.
+function M._script_thresholds()
+  local list = {}
+  for _, entry in pairs(thresholds) do list[#list + 1] = entry end
+  table.sort(list, function(a, b) return a.key < b.key end)
+  return list
 end
 
 --- The runnable user classes: { {name=, weight=, fixed_count=, host=, tasks=, declared=}, ... }.

@@ -50,7 +50,8 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {dir}/access.log;
+  log_format connections '$connection $status $request_uri';
+  access_log {dir}/access.log connections;
   client_body_temp_path {dir}/body;
   proxy_temp_path {dir}/proxy;
   fastcgi_temp_path {dir}/fastcgi;
@@ -95,6 +96,12 @@ def start_nginx(keepalive_requests=1000):
 def nginx_access_count(nginx):
     with open(os.path.join(nginx.directory, "access.log")) as log:
         return sum(1 for _ in log)
+
+
+def nginx_connection_count(nginx):
+    """How many distinct client connections nginx served (its $connection serial numbers)."""
+    with open(os.path.join(nginx.directory, "access.log")) as log:
+        return len({line.split()[0] for line in log if line.strip()})
 
 
 @dataclasses.dataclass

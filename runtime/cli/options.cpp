@@ -10,7 +10,9 @@ namespace cicada::cli {
 
 namespace {
 
-enum class Kind { Text, Count, Positive, Duration, PositiveDuration, Iterations, Threads, ExitCode, TagList, Flag };
+enum class Kind {
+  Text, Count, Positive, Duration, PositiveDuration, Iterations, Threads, ExitCode, TagList, Flag, ThresholdList
+};
 
 struct OptionSpec {
   const char* name;   // canonical long name
@@ -35,7 +37,50 @@ constexpr OptionSpec kOptions[] = {
     {"list", 'l', Kind::Flag, "true or false"},
     {"show-task-ratio", 0, Kind::Flag, "true or false"},
     {"reset-stats", 0, Kind::Flag, "true or false"},
+    {"csv", 0, Kind::Text, "a file name prefix"},
+    {"csv-full-history", 0, Kind::Flag, "true or false"},
+    {"html", 0, Kind::Text, "a file name"},
+    {"json", 0, Kind::Flag, "true or false"},
+    {"json-file", 0, Kind::Text, "a file name"},
+    {"junit", 0, Kind::Text, "a file name"},
+    {"print-stats", 0, Kind::Flag, "true or false"},
+    {"only-summary", 0, Kind::Flag, "true or false"},
+    {"threshold", 0, Kind::ThresholdList, "a threshold like 'p95<100ms' or 'GET /items p99<200ms'"},
 };
+
+std::string* text_option(RunOptions* options, std::string_view name) {
+  if (name == "locustfile") return &options->script;
+  if (name == "host") return &options->host;
+  if (name == "csv") return &options->csv_prefix;
+  if (name == "html") return &options->html_file;
+  if (name == "json-file") return &options->json_file;
+  if (name == "junit") return &options->junit_file;
+  return nullptr;
+}
+
+bool* flag_option(RunOptions* options, std::string_view name) {
+  if (name == "list") return &options->list_classes;
+  if (name == "show-task-ratio") return &options->show_task_ratio;
+  if (name == "reset-stats") return &options->reset_stats;
+  if (name == "csv-full-history") return &options->csv_full_history;
+  if (name == "json") return &options->json;
+  if (name == "print-stats") return &options->print_stats;
+  if (name == "only-summary") return &options->only_summary;
+  return nullptr;  // --headless: accepted, nothing to set
+}
+
+// Several thresholds fit in one environment variable, separated by ';'.
+std::vector<std::string_view> split_thresholds(std::string_view text) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const std::size_t semicolon = text.find(';');
+    const std::string_view part = text.substr(0, semicolon);
+    if (part.find_first_not_of(" \t") != std::string_view::npos) parts.push_back(part);
+    if (semicolon == std::string_view::npos) break;
+    text.remove_prefix(semicolon + 1);
+  }
+  return parts;
+}
 
 const OptionSpec* find_option(std::string_view name) {
   for (const OptionSpec& spec : kOptions)
@@ -153,13 +198,29 @@ std::string run_usage() {
          "  -l, --list                  print the user classes and exit\n"
          "      --show-task-ratio       print each class's task ratios and exit\n"
          "      --headless              accepted for Locust compatibility (cicada runs headless)\n"
+         "\n"
+         "Reports and thresholds (see docs/reports.md):\n"
+         "      --csv PREFIX            Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,\n"
+         "                              PREFIX_failures.csv, PREFIX_exceptions.csv, kept current while running\n"
+         "      --csv-full-history      every entry in PREFIX_stats_history.csv, not only Aggregated\n"
+         "      --html FILE             a self-contained HTML report with charts ({u} {r} {t}: users,\n"
+         "                              spawn rate, run time)\n"
+         "      --json                  the JSON summary to stdout (the tables then go to stderr)\n"
+         "      --json-file FILE        the JSON summary to FILE\n"
+         "      --junit FILE            JUnit XML, one test case per threshold\n"
+         "      --print-stats           print the stats table every 2 seconds (the default)\n"
+         "      --only-summary          print only the final report\n"
+         "      --threshold EXPR        fail the run (exit code 3) unless EXPR holds, e.g. 'p95<100ms',\n"
+         "                              'GET /items p99<200ms', 'error_rate<1%'; add 'abort_on_fail' (and\n"
+         "                              'delay=10s') to stop the test once it is surely broken (repeatable)\n"
          "  -h, --help                  this help\n"
          "\n"
          "Options also come from cicada.options{} in the script, the config file and CICADA_*\n"
          "variables (CICADA_USERS=10); the command line wins over the environment, which wins over\n"
          "the file, which wins over the script.\n"
          "\n"
-         "Exit codes: 0 no failures, 1 failures or exceptions, 2 usage or script error.\n";
+         "Exit codes: 0 no failures, 1 failures or exceptions, 2 usage or script error,\n"
+         "3 a threshold failed (wins over 1).\n";
 }
 
 bool parse_command_line(int argc, const char* const* argv, CommandLine* out, std::string* error) {
@@ -270,6 +331,7 @@ std::vector<RawOption> options_from_environment(const char* const* environ) {
 
 bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std::string* error) {
   bool tags_seen = false, exclude_seen = false;
+  std::vector<report::Threshold> layer_thresholds;
   for (const RawOption& raw : layer) {
     const OptionSpec* spec = find_option(raw.name);
     if (!spec) {
@@ -283,11 +345,7 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
     const std::string& v = raw.value;
     switch (spec->kind) {
       case Kind::Text:
-        if (raw.name == "locustfile") {
-          options->script = v;
-        } else {
-          options->host = v;
-        }
+        *text_option(options, raw.name) = v;
         break;
       case Kind::Count: {
         auto n = parse_integer(v);
@@ -343,13 +401,26 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
       case Kind::Flag: {
         auto b = parse_bool(v);
         if (!b) return bad();
-        if (raw.name == "list") options->list_classes = *b;
-        if (raw.name == "show-task-ratio") options->show_task_ratio = *b;
-        if (raw.name == "reset-stats") options->reset_stats = *b;
+        if (bool* target = flag_option(options, raw.name)) *target = *b;
+        break;
+      }
+      case Kind::ThresholdList: {
+        if (split_thresholds(v).empty()) return bad();
+        for (std::string_view expression : split_thresholds(v)) {
+          std::string threshold_error;
+          auto threshold = report::parse_threshold(expression, &threshold_error);
+          if (!threshold) {
+            *error = raw.source + ": threshold '" + std::string(trim(expression)) + "': " + threshold_error;
+            return false;
+          }
+          threshold->source = raw.source;
+          layer_thresholds.push_back(std::move(*threshold));
+        }
         break;
       }
     }
   }
+  report::add_threshold_layer(options->thresholds, layer_thresholds);
   return true;
 }
 
@@ -362,6 +433,7 @@ bool resolve_command(int argc, const char* const* argv, const char* const* envir
     out->help = true;
     return true;
   }
+  out->argv.assign(argv, argv + argc);
   out->cli_layer = command.options;
   out->env_layer = options_from_environment(environ);
 

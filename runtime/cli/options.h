@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/report/thresholds.h"
+
 namespace cicada::cli {
 
 struct RunOptions {
@@ -28,6 +30,18 @@ struct RunOptions {
   bool list_classes = false;     // -l: print the user classes and exit
   bool show_task_ratio = false;  // --show-task-ratio: print the task ratios and exit
   bool reset_stats = false;      // --reset-stats: forget the ramp-up once all users are spawned
+
+  // Reports (docs/reports.md).
+  std::string csv_prefix;         // --csv PREFIX: PREFIX_stats.csv and the other Locust files
+  bool csv_full_history = false;  // --csv-full-history: every entry in PREFIX_stats_history.csv
+  std::string html_file;          // --html FILE, with Locust's {u} {r} {t} placeholders
+  bool json = false;              // --json: the JSON summary to stdout (the tables go to stderr)
+  std::string json_file;          // --json-file FILE
+  std::string junit_file;         // --junit FILE: one test case per threshold
+  bool print_stats = false;       // --print-stats: the periodic table (cicada prints it anyway)
+  bool only_summary = false;      // --only-summary: no periodic table, only the final report
+  // --threshold, repeatable; a layer's threshold replaces a lower layer's on the same metric.
+  std::vector<report::Threshold> thresholds;
 };
 
 // One option as written in some layer: canonical long name ("spawn-rate") and its text.
@@ -60,6 +74,7 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
 // line, plus the script and user classes. `file_reader` returns nullopt for a missing file.
 struct ResolvedCommand {
   RunOptions options;
+  std::vector<std::string> argv;  // the command line as given, for the reports
   std::vector<RawOption> file_layer, env_layer, cli_layer;
   bool help = false;
 };

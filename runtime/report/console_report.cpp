@@ -9,6 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/report/percentiles.h"
+#include "runtime/report/report_rows.h"
+
 namespace cicada::report {
 
 namespace {
@@ -19,11 +22,6 @@ constexpr int kTypeWidth = 8;
 constexpr int kNameWidth = 80;
 constexpr int kStatsNameWidth = kNameWidth - kTypeWidth + 4;
 constexpr int kOccurrencesWidth = 18;
-
-constexpr std::array<double, 11> kReportedPercentiles = {0.50, 0.66, 0.75, 0.80, 0.90, 0.95,
-                                                         0.98, 0.99, 0.999, 0.9999, 1.0};
-constexpr std::array<const char*, 11> kPercentileLabels = {"50%", "66%", "75%", "80%",   "90%",   "95%",
-                                                           "98%", "99%", "99.9%", "99.99%", "100%"};
 
 __attribute__((format(printf, 2, 3))) void append_format(std::string& out, const char* format, ...) {
   std::va_list args;
@@ -164,13 +162,8 @@ std::string percentile_table(const stats::RunStats& run) {
 }
 
 std::string error_report(const stats::RunStats& run) {
-  const auto& failures = run.book().failures();
-  if (failures.empty()) return {};
-  std::vector<std::pair<const stats::FailureKey*, std::uint64_t>> rows;
-  rows.reserve(failures.size());
-  for (const auto& [key, occurrences] : failures) rows.emplace_back(&key, occurrences);
-  // The map is already in key order, so a stable sort by count keeps ties in key order.
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (run.book().failures().empty()) return {};
+  const auto rows = failures_by_count(run.book());
 
   std::string out = "Error report\n";
   append_format(out, "%-*s %-100s\n", kOccurrencesWidth, "# occurrences", "Error");
@@ -186,12 +179,8 @@ std::string error_report(const stats::RunStats& run) {
 }
 
 std::string exception_report(const stats::RunStats& run) {
-  const auto& exceptions = run.book().exceptions();
-  if (exceptions.empty()) return {};
-  std::vector<const stats::ExceptionRecord*> rows;
-  rows.reserve(exceptions.size());
-  for (const auto& [key, record] : exceptions) rows.push_back(&record);
-  std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->count > b->count; });
+  if (run.book().exceptions().empty()) return {};
+  const auto rows = exceptions_by_count(run.book());
 
   std::string out = "Exceptions\n";
   append_format(out, "%-*s %s\n", kOccurrencesWidth, "# occurrences", "Message");
@@ -204,6 +193,29 @@ std::string exception_report(const stats::RunStats& run) {
     append_format(out, "%-*" PRIu64 " %s\n", kOccurrencesWidth, record->count, first_line.c_str());
     if (first_break != std::string_view::npos) append_indented_lines(out, message.substr(first_break + 1));
     append_indented_lines(out, record->traceback);
+  }
+  out += separator;
+  out += '\n';
+  return out;
+}
+
+std::string threshold_table(const std::vector<ThresholdResult>& results) {
+  if (results.empty()) return {};
+  std::string out = "Thresholds\n";
+  append_format(out, "%-*s %-*s %s\n", kTypeWidth, "Result", kNameWidth, "Threshold", "Value");
+  std::string separator;
+  append_dashes(separator, kTypeWidth);
+  separator += '|';
+  append_dashes(separator, kNameWidth);
+  separator += '|';
+  append_dashes(separator, kOccurrencesWidth + 1);
+  separator += '\n';
+  out += separator;
+  for (const ThresholdResult& result : results) {
+    std::string value = format_threshold_value(result.threshold, result.measurement);
+    if (result.aborted_test) value += " (" + result.abort_note + ")";
+    append_format(out, "%-*s %-*s %s\n", kTypeWidth, result.passed ? "PASS" : "FAIL", kNameWidth,
+                  result.threshold.text().c_str(), value.c_str());
   }
   out += separator;
   out += '\n';

@@ -1,7 +1,9 @@
 #pragma once
 // Locust's console tables, in Locust's layout, from a RunStats.
 #include <string>
+#include <vector>
 
+#include "runtime/report/thresholds.h"
 #include "runtime/stats/run_stats.h"
 
 namespace cicada::report {
@@ -18,5 +20,7 @@ std::string percentile_table(const stats::RunStats& run);
 std::string error_report(const stats::RunStats& run);
 // "Exceptions": count, message and traceback; empty string when none.
 std::string exception_report(const stats::RunStats& run);
+// "Thresholds": PASS/FAIL, the threshold and the measured value; empty string when none.
+std::string threshold_table(const std::vector<ThresholdResult>& results);
 
 }  // namespace cicada::report

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,7 @@
 #include "runtime/common/log.h"
 #include "runtime/http/url.h"
 #include "runtime/report/console_report.h"
+#include "runtime/report/html_report.h"
 
 namespace cicada::runner {
 
@@ -22,6 +24,7 @@ namespace {
 
 constexpr double kStopDeadlineMarginS = 5;
 constexpr int kPrintEverySeconds = 2;
+constexpr int kExitThresholdFailed = 3;
 
 template <class T>
 T* owner_of(void* handle) {
@@ -31,6 +34,10 @@ T* owner_of(void* handle) {
 void start_timer(uv_timer_t* timer, void (*callback)(uv_timer_t*), double first_s, double repeat_s) {
   uv_timer_start(timer, callback, static_cast<std::uint64_t>(std::llround(first_s * 1000)),
                  static_cast<std::uint64_t>(std::llround(repeat_s * 1000)));
+}
+
+double unix_now_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 script::LuaValue number_value(lua_State* L, double n) {
@@ -119,6 +126,8 @@ int Coordinator::prepare() {
     return 0;
   }
 
+  if (!prepare_reports(&error)) return fail(error);
+
   iteration_budgets_.assign(static_cast<std::size_t>(threads_), -1);
   if (options_.iterations >= 0) {
     iteration_budgets_ =
@@ -133,6 +142,56 @@ int Coordinator::prepare() {
   run_action_ref_ = script_->module_function("_run_coordinator_action");
   script_->fire_init(true, -1);
   return -1;
+}
+
+bool Coordinator::prepare_reports(std::string* error) {
+  if (!load_thresholds(error)) return false;
+  report::ReportOutputs outputs;
+  outputs.csv_prefix = options_.csv_prefix;
+  outputs.csv_full_history = options_.csv_full_history;
+  if (!options_.html_file.empty())
+    outputs.html_file = report::expand_html_placeholders(options_.html_file, options_.users, options_.spawn_rate,
+                                                         options_.run_time_s);
+  outputs.json_file = options_.json_file;
+  outputs.junit_file = options_.junit_file;
+  reports_ = std::make_unique<report::RunReports>(std::move(outputs));
+  if (!reports_->prepare(error)) return false;
+  if (options_.csv_full_history && options_.csv_prefix.empty())
+    log_warning("--csv-full-history has no effect without --csv PREFIX");
+  if (!options_.junit_file.empty() && thresholds_->empty())
+    log_warning("--junit: no thresholds are declared, so %s will hold no test case", options_.junit_file.c_str());
+  return true;
+}
+
+bool Coordinator::load_thresholds(std::string* error) {
+  std::vector<script::ScriptThreshold> declared;
+  if (!script_->script_thresholds(&declared, error)) return false;
+  std::vector<report::Threshold> thresholds;
+  for (const script::ScriptThreshold& entry : declared) {
+    const std::string where = entry.where + ": cicada.thresholds: [\"" + entry.key + "\"]";
+    std::optional<double> delay_s = 0.0;
+    if (!entry.delay.empty()) delay_s = cli::parse_duration(entry.delay);
+    if (!delay_s) {
+      *error = where + ": delay needs a duration like 10s, got '" + entry.delay + "'";
+      return false;
+    }
+    for (const std::string& condition : entry.conditions) {
+      std::string parse_error;
+      auto threshold = report::parse_threshold_parts(entry.key, condition, &parse_error);
+      if (!threshold) {
+        *error = where + " = \"" + condition + "\": " + parse_error;
+        return false;
+      }
+      threshold->abort_on_fail = entry.abort_on_fail;
+      threshold->delay_s = *delay_s;
+      threshold->source = entry.where;
+      thresholds.push_back(std::move(*threshold));
+    }
+  }
+  // --threshold (and the config file, CICADA_THRESHOLD) override the script on the same metric.
+  report::add_threshold_layer(thresholds, options_.thresholds);
+  thresholds_ = std::make_unique<report::ThresholdEvaluator>(std::move(thresholds));
+  return true;
 }
 
 bool Coordinator::select_classes(const std::vector<script::UserClassInfo>& all, std::string* error) {
@@ -354,6 +413,8 @@ void Coordinator::abort_startup(int exit_code) {
 
 void Coordinator::begin_test() {
   started_s_ = now_s();
+  started_unix_s_ = unix_now_s();
+  reports_->begin();
   stats_.set_start_time(started_s_);
   stats_.note_time(started_s_);
   log_info("Starting cicada %s with %d worker thread%s", CICADA_VERSION, threads_, threads_ == 1 ? "" : "s");
@@ -403,6 +464,8 @@ void Coordinator::spawn_tick() {
       ++stats_generation_;
       for (auto& worker : workers_) worker->post(loop::ResetStats{});
       stats_.reset(now_s());
+      reports_->reset();
+      stats_reset_done_ = true;
       fire_event("reset_stats", nullptr, [] {});
     }
     stop_if_all_users_ended();
@@ -427,23 +490,43 @@ void Coordinator::stats_tick() {
   stats_.note_time(now_s());
   stats_.close_second();
   merge_coordinator_exceptions();
+  reports_->on_second(stats_, unix_now_s(), running_users());
+  check_thresholds();
   // Printed right after a second closes so the current rates include it (Locust: every 2 s).
   if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
   for (auto& worker : workers_) worker->post(loop::CollectStats{stats_generation_});
 }
 
 void Coordinator::print_tick() {
-  if (phase_ != Phase::Running) return;
+  // Locust's --only-summary; --print-stats asks for what a headless run does anyway.
+  if (phase_ != Phase::Running || options_.only_summary) return;
   std::string table = report::stats_table(stats_, true);
-  std::fwrite(table.data(), 1, table.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  std::FILE* out = table_stream();
+  std::fwrite(table.data(), 1, table.size(), out);
+  std::fputc('\n', out);
+  std::fflush(out);
+}
+
+int Coordinator::running_users() const {
+  if (!distribution_ || phase_ == Phase::Reporting || phase_ == Phase::Finished) return 0;
+  return std::max(0, distribution_->total() - users_ended_);
+}
+
+void Coordinator::check_thresholds() {
+  if (phase_ != Phase::Running) return;
+  report::ThresholdEvaluator::Moment moment;
+  moment.elapsed_s = now_s() - started_s_;
+  moment.all_users_running = spawning_complete_;
+  moment.stats_final = !options_.reset_stats || stats_reset_done_;
+  if (const report::Threshold* broken = thresholds_->check_abort(stats_, moment))
+    begin_stop("Threshold '" + broken->text() + "' failed (abort_on_fail)");
 }
 
 void Coordinator::handle(loop::StatsReport& event) {
   if (!event.delta) return;
   if (event.generation == stats_generation_) {
     stats_.merge_delta(*event.delta);
+    reports_->add_delta(*event.delta);
   } else {
     // Asked for before --reset-stats: the ramp-up's requests go, its exceptions stay.
     stats_.merge_exceptions(*event.delta);
@@ -467,7 +550,10 @@ void Coordinator::stop_if_all_users_ended() {
 void Coordinator::handle(loop::StopTestRequested& event) { begin_stop(event.reason); }
 
 void Coordinator::handle(loop::WorkerStopped& event) {
-  if (event.delta) stats_.merge_delta(*event.delta);
+  if (event.delta) {
+    stats_.merge_delta(*event.delta);
+    reports_->add_delta(*event.delta);
+  }
   if (++workers_stopped_ >= threads_) on_users_stopped();
 }
 
@@ -478,6 +564,7 @@ void Coordinator::begin_stop(const std::string& reason) {
   }
   if (phase_ != Phase::Running) return;
   phase_ = Phase::Stopping;
+  stop_reason_ = reason;
   log_info("%s, stopping users", reason.c_str());
   uv_timer_stop(&spawn_timer_);
   uv_timer_stop(&run_timer_);
@@ -506,6 +593,9 @@ void Coordinator::on_users_stopped() {
   uv_timer_stop(&stats_timer_);
   stats_.note_time(now_s());
   stats_.close_second();
+  if (started_unix_s_ > 0) reports_->on_second(stats_, unix_now_s(), running_users());
+  if (stop_reason_.empty()) stop_reason_ = stop_before_start_.empty() ? "Interrupted before the test started"
+                                                                      : stop_before_start_ + " before the test started";
   fire_event("test_stop", nullptr, [this] {
     auto after_teardown = [this](const std::string& error) {
       if (!error.empty()) {
@@ -531,8 +621,12 @@ void Coordinator::on_users_stopped() {
 void Coordinator::finish_report() {
   merge_coordinator_exceptions();
   const stats::StatsBook& book = stats_.book();
-  bool failed = book.total().num_failures > 0 || !book.exceptions().empty();
-  exit_code_ = failed ? options_.exit_code_on_error : 0;
+  const std::vector<report::ThresholdResult> thresholds = thresholds_->evaluate(stats_);
+  const bool thresholds_failed = std::any_of(thresholds.begin(), thresholds.end(),
+                                             [](const report::ThresholdResult& r) { return !r.passed; });
+  const bool failed = book.total().num_failures > 0 || !book.exceptions().empty();
+  // A failed threshold is the explicit verdict of the run, so it wins over failed requests.
+  exit_code_ = thresholds_failed ? kExitThresholdFailed : failed ? options_.exit_code_on_error : 0;
 
   std::string out = report::stats_table(stats_, false);
   out += "\n";
@@ -540,9 +634,40 @@ void Coordinator::finish_report() {
   out += "\n";
   out += report::error_report(stats_);
   out += report::exception_report(stats_);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  out += report::threshold_table(thresholds);
+  std::FILE* tables = table_stream();
+  std::fwrite(out.data(), 1, out.size(), tables);
+  std::fflush(tables);
+
+  const std::string json = reports_->finish(run_info(), stats_, thresholds);
+  if (options_.json) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    std::fflush(stdout);
+  }
   log_info("Shutting down (exit code %d)", exit_code_);
+}
+
+report::RunInfo Coordinator::run_info() const {
+  report::RunInfo info;
+  info.script = options_.script;
+  info.host = options_.host.empty() ? default_host_ : options_.host;
+  // `cicada run x.lua ...` reaches us as {"run", "x.lua", ...}; `cicada -f x.lua` with the program.
+  info.command_line.push_back("cicada");
+  const auto& argv = command_.argv;
+  if (!argv.empty())
+    info.command_line.insert(info.command_line.end(), argv.begin() + (argv.front() == "run" ? 0 : 1), argv.end());
+  for (const auto& c : classes_) info.user_classes.push_back(c.name);
+  info.users = options_.users;
+  info.spawn_rate = options_.spawn_rate;
+  info.run_time_s = options_.run_time_s;
+  info.iterations = options_.iterations;
+  info.threads = threads_;
+  info.start_unix_s = started_unix_s_;
+  info.end_unix_s = unix_now_s();
+  info.duration_s = stats_.duration_s();
+  info.stop_reason = stop_reason_;
+  info.exit_code = exit_code_;
+  return info;
 }
 
 void Coordinator::shut_down_workers() {

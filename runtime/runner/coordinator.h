@@ -5,6 +5,7 @@
 // events, and stops the test on time, iteration count, stop_test() or signal.
 #include <uv.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,8 @@
 #include "runtime/loop/messages.h"
 #include "runtime/loop/thread_context.h"
 #include "runtime/loop/worker.h"
+#include "runtime/report/run_reports.h"
+#include "runtime/report/thresholds.h"
 #include "runtime/runner/user_distribution.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/script/script_host.h"
@@ -63,6 +66,16 @@ class Coordinator final : public vu::SchedulerListener {
   void begin_stop(const std::string& reason);
   void on_users_stopped();
   void finish_report();
+  // Thresholds from cicada.thresholds{} and the options, and the report files, checked before
+  // any traffic; false with a message on a malformed threshold or an unwritable file.
+  bool prepare_reports(std::string* error);
+  bool load_thresholds(std::string* error);
+  // Once a second while running: stops the test when an abort_on_fail threshold is surely broken.
+  void check_thresholds();
+  report::RunInfo run_info() const;
+  // Where the console tables go: stdout, unless --json keeps stdout for the JSON summary.
+  std::FILE* table_stream() const { return options_.json ? stderr : stdout; }
+  int running_users() const;
   void abort_startup(int exit_code);
   void on_signal(int signum);
   void close_handles();
@@ -99,6 +112,8 @@ class Coordinator final : public vu::SchedulerListener {
   std::vector<std::int64_t> iteration_budgets_;
   std::shared_ptr<const script::LuaValue> setup_data_;
   stats::RunStats stats_;
+  std::unique_ptr<report::RunReports> reports_;
+  std::unique_ptr<report::ThresholdEvaluator> thresholds_;
 
   Phase phase_ = Phase::Starting;
   int threads_ = 1;
@@ -112,6 +127,9 @@ class Coordinator final : public vu::SchedulerListener {
   bool spawning_complete_ = false;
   std::string stop_before_start_;  // a stop asked for while starting
   double started_s_ = 0;
+  double started_unix_s_ = 0;  // wall clock, for the reports
+  std::string stop_reason_;
+  bool stats_reset_done_ = false;
   int interrupts_ = 0;
   int stats_ticks_ = 0;
   int stats_generation_ = 0;  // bumped by --reset-stats; older reports are dropped

@@ -224,6 +224,34 @@ bool ScriptHost::script_options(std::vector<std::pair<std::string, std::string>>
   return true;
 }
 
+bool ScriptHost::script_thresholds(std::vector<ScriptThreshold>* out, std::string* error) {
+  if (!call_module("_script_thresholds", 0, 1, error)) return false;
+  const int list = lua_gettop(L_);
+  const int count = static_cast<int>(lua_objlen(L_, list));
+  for (int i = 1; i <= count; ++i) {
+    lua_rawgeti(L_, list, i);
+    const int entry = lua_gettop(L_);
+    ScriptThreshold threshold;
+    threshold.key = string_field(L_, entry, "key");
+    threshold.delay = string_field(L_, entry, "delay");
+    threshold.where = string_field(L_, entry, "where");
+    lua_getfield(L_, entry, "abort_on_fail");
+    threshold.abort_on_fail = lua_toboolean(L_, -1) != 0;
+    lua_pop(L_, 1);
+    lua_getfield(L_, entry, "conditions");
+    const int conditions = static_cast<int>(lua_objlen(L_, -1));
+    for (int c = 1; c <= conditions; ++c) {
+      lua_rawgeti(L_, -1, c);
+      threshold.conditions.emplace_back(lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "");
+      lua_pop(L_, 1);
+    }
+    lua_pop(L_, 2);
+    out->push_back(std::move(threshold));
+  }
+  lua_pop(L_, 1);
+  return true;
+}
+
 std::string ScriptHost::task_ratio_report(const std::vector<int>& class_user_counts) {
   lua_createtable(L_, static_cast<int>(class_user_counts.size()), 0);
   for (std::size_t i = 0; i < class_user_counts.size(); ++i) {

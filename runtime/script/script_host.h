@@ -24,6 +24,15 @@ struct UserClassInfo {
   int declared_tasks = 0;  // before
 };
 
+// One key of cicada.thresholds{...}, as the script wrote it; the runtime parses it.
+struct ScriptThreshold {
+  std::string key;                      // "GET /items p95"
+  std::vector<std::string> conditions;  // "<100ms", ...
+  bool abort_on_fail = false;
+  std::string delay;                    // "10s"; empty when none
+  std::string where;                    // "shop.lua:12": the cicada.thresholds call
+};
+
 class LuaValue;
 
 class ScriptHost {
@@ -45,6 +54,8 @@ class ScriptHost {
   bool user_classes(std::vector<UserClassInfo>* out, std::string* error);
   // cicada.options{...} as (name, text) pairs; lists are joined with commas.
   bool script_options(std::vector<std::pair<std::string, std::string>>* out, std::string* error);
+  // cicada.thresholds{...}, sorted by key.
+  bool script_thresholds(std::vector<ScriptThreshold>* out, std::string* error);
   // Locust's --show-task-ratio, for these user counts per class.
   std::string task_ratio_report(const std::vector<int>& class_user_counts);
   // The `init` event, synchronously; listener errors are counted as exceptions.

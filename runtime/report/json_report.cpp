@@ -1,0 +1,295 @@
+#include "runtime/report/json_report.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "runtime/report/percentiles.h"
+#include "runtime/report/report_rows.h"
+#include "runtime/target/json_text.h"
+
+namespace cicada::report {
+
+namespace {
+
+// Writes JSON in order, placing the commas: begin_object(), key("a"), number(1), end_object().
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  void key(std::string_view name) {
+    separate();
+    target::json::append_string(out_, name);
+    out_ += ':';
+    after_key_ = true;
+  }
+  void string(std::string_view value) {
+    separate();
+    target::json::append_string(out_, value);
+  }
+  void integer(std::uint64_t value) {
+    separate();
+    out_ += std::to_string(value);
+  }
+  void number(double value) {
+    separate();
+    if (!std::isfinite(value)) {
+      out_ += "null";
+      return;
+    }
+    char text[32];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, value);  // shortest that reads back exactly
+    out_.append(text, ec == std::errc{} ? end : text);
+  }
+  void boolean(bool value) {
+    separate();
+    out_ += value ? "true" : "false";
+  }
+  void null() {
+    separate();
+    out_ += "null";
+  }
+
+  void field(std::string_view name, std::string_view value) {
+    key(name);
+    string(value);
+  }
+  void field(std::string_view name, const char* value) {
+    key(name);
+    string(value);
+  }
+  void field(std::string_view name, std::uint64_t value) {
+    key(name);
+    integer(value);
+  }
+  void field(std::string_view name, int value) {
+    key(name);
+    number(value);
+  }
+  void field(std::string_view name, double value) {
+    key(name);
+    number(value);
+  }
+  void field(std::string_view name, bool value) {
+    key(name);
+    boolean(value);
+  }
+  void optional_field(std::string_view name, const std::optional<double>& value) {
+    key(name);
+    if (value) {
+      number(*value);
+    } else {
+      null();
+    }
+  }
+
+ private:
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_.empty()) {
+      if (!first_.back()) out_ += ',';
+      first_.back() = false;
+    }
+  }
+  void open(char bracket) {
+    separate();
+    out_ += bracket;
+    first_.push_back(true);
+  }
+  void close(char bracket) {
+    out_ += bracket;
+    first_.pop_back();
+  }
+
+  std::string& out_;
+  std::vector<bool> first_;  // per open container: nothing written in it yet
+  bool after_key_ = false;
+};
+
+// "p50", "p99.9": the names thresholds use too.
+std::string percentile_key(const char* label) {
+  std::string key = "p";
+  for (const char* c = label; *c && *c != '%'; ++c) key += *c;
+  return key;
+}
+
+void write_entry(JsonWriter& json, const stats::RunStats& run, std::string_view method, std::string_view name,
+                 const stats::EntryStats& entry) {
+  json.begin_object();
+  json.field("method", method);
+  json.field("name", name);
+  json.field("num_requests", entry.num_requests);
+  json.field("num_failures", entry.num_failures);
+  json.field("fail_ratio", entry.fail_ratio());
+  json.field("avg_ms", entry.avg_ms());
+  json.field("min_ms", entry.min_ms());
+  json.field("max_ms", entry.max_ms());
+  json.field("median_ms", entry.median_ms());
+  json.field("avg_content_length", entry.avg_content_length());
+  json.field("rps", run.total_rps(entry));
+  json.field("failures_per_s", run.total_fail_per_sec(entry));
+  json.key("percentiles_ms");
+  json.begin_object();
+  for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i)
+    json.field(percentile_key(kPercentileLabels[i]), entry.percentile_ms(kReportedPercentiles[i]));
+  json.end_object();
+  // The raw sums and the histogram are what merging two runs needs.
+  json.field("total_response_time_us", entry.total_response_us);
+  json.key("min_response_time_us");
+  if (entry.num_requests == 0) {
+    json.null();
+  } else {
+    json.integer(entry.min_response_us);
+  }
+  json.field("max_response_time_us", entry.max_response_us);
+  json.field("total_content_length", entry.total_content_length);
+  json.key("histogram");
+  json.begin_object();
+  json.field("unit", "us");
+  json.key("buckets");  // [lowest, highest, count]: every value in the bucket lies in [lowest, highest]
+  json.begin_array();
+  entry.histogram.for_each_bucket([&](std::size_t index, std::uint64_t count) {
+    json.begin_array();
+    json.integer(stats::Histogram::bucket_low(index));
+    json.integer(stats::Histogram::bucket_high(index));
+    json.integer(count);
+    json.end_array();
+  });
+  json.end_array();
+  json.end_object();
+  json.end_object();
+}
+
+void write_run(JsonWriter& json, const ReportContent& content) {
+  const RunInfo& info = content.info;
+  json.key("run");
+  json.begin_object();
+  json.field("script", info.script);
+  json.field("host", info.host);
+  json.key("command_line");
+  json.begin_array();
+  for (const std::string& word : info.command_line) json.string(word);
+  json.end_array();
+  json.key("user_classes");
+  json.begin_array();
+  for (const std::string& name : info.user_classes) json.string(name);
+  json.end_array();
+  json.field("users", info.users);
+  json.field("spawn_rate", info.spawn_rate);
+  json.optional_field("run_time_s", info.run_time_s > 0 ? std::optional<double>(info.run_time_s) : std::nullopt);
+  json.optional_field("iterations", info.iterations >= 0 ? std::optional<double>(static_cast<double>(info.iterations))
+                                                         : std::nullopt);
+  json.field("threads", info.threads);
+  json.field("start_time", iso8601_utc(info.start_unix_s));
+  json.field("end_time", iso8601_utc(info.end_unix_s));
+  json.field("start_unix_s", info.start_unix_s);
+  json.field("end_unix_s", info.end_unix_s);
+  json.field("duration_s", info.duration_s);
+  json.field("stop_reason", info.stop_reason);
+  json.field("exit_code", info.exit_code);
+  json.end_object();
+}
+
+void write_thresholds(JsonWriter& json, const std::vector<ThresholdResult>& results) {
+  json.key("thresholds");
+  json.begin_array();
+  for (const ThresholdResult& result : results) {
+    const Threshold& t = result.threshold;
+    json.begin_object();
+    json.field("threshold", t.text());
+    json.field("selector", t.selector.empty() ? std::string("Aggregated") : t.selector);
+    json.field("metric", t.metric_name);
+    json.field("limit", t.limit);
+    json.field("limit_text", t.limit_text);
+    json.field("unit", t.unit());
+    json.optional_field("value", result.measurement.has_data ? std::optional<double>(result.measurement.value)
+                                                              : std::nullopt);
+    json.field("value_text", format_threshold_value(t, result.measurement));
+    json.field("passed", result.passed);
+    json.field("abort_on_fail", t.abort_on_fail);
+    json.field("delay_s", t.delay_s);
+    json.field("aborted_test", result.aborted_test);
+    json.field("note", result.abort_note);
+    json.field("source", t.source);
+    json.end_object();
+  }
+  json.end_array();
+}
+
+void write_history(JsonWriter& json, const std::vector<HistoryPoint>& history) {
+  json.key("history");
+  json.begin_array();
+  for (const HistoryPoint& point : history) {
+    json.begin_object();
+    json.field("time", point.unix_s);
+    json.field("users", point.users);
+    json.field("rps", point.rps);
+    json.field("failures_per_s", point.failures_per_s);
+    json.optional_field("p50_ms", point.p50_ms);
+    json.optional_field("p95_ms", point.p95_ms);
+    json.optional_field("p99_ms", point.p99_ms);
+    json.field("requests", point.requests);
+    json.field("failures", point.failures);
+    json.end_object();
+  }
+  json.end_array();
+}
+
+}  // namespace
+
+std::string json_report(const ReportContent& content) {
+  std::string out;
+  JsonWriter json(out);
+  const stats::StatsBook& book = content.run.book();
+  json.begin_object();
+  json.key("cicada");
+  json.begin_object();
+  json.field("version", CICADA_VERSION);
+  json.field("schema", kJsonSchemaVersion);
+  json.end_object();
+  write_run(json, content);
+  json.key("entries");
+  json.begin_array();
+  for (const auto& [key, entry] : book.sorted_entries()) write_entry(json, content.run, key.method, key.name, *entry);
+  json.end_array();
+  json.key("aggregated");
+  write_entry(json, content.run, "", "Aggregated", book.total());
+  json.key("failures");
+  json.begin_array();
+  for (const auto& [key, occurrences] : failures_by_count(book)) {
+    json.begin_object();
+    json.field("method", key->method);
+    json.field("name", key->name);
+    json.field("error", key->error);
+    json.field("occurrences", occurrences);
+    json.end_object();
+  }
+  json.end_array();
+  json.key("exceptions");
+  json.begin_array();
+  for (const stats::ExceptionRecord* record : exceptions_by_count(book)) {
+    json.begin_object();
+    json.field("count", record->count);
+    json.field("message", record->message);
+    json.field("traceback", record->traceback);
+    json.end_object();
+  }
+  json.end_array();
+  write_thresholds(json, content.thresholds);
+  json.key("thresholds_passed");
+  json.boolean(content.thresholds_passed());
+  write_history(json, content.history);
+  json.end_object();
+  out += '\n';
+  return out;
+}
+
+}  // namespace cicada::report

@@ -1,0 +1,156 @@
+#include "runtime/report/run_reports.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "runtime/common/log.h"
+#include "runtime/report/csv_report.h"
+#include "runtime/report/html_report.h"
+#include "runtime/report/json_report.h"
+#include "runtime/report/junit_report.h"
+
+namespace cicada::report {
+
+namespace {
+
+std::string stats_csv(const std::string& prefix) { return prefix + "_stats.csv"; }
+std::string history_csv(const std::string& prefix) { return prefix + "_stats_history.csv"; }
+std::string failures_csv(const std::string& prefix) { return prefix + "_failures.csv"; }
+std::string exceptions_csv(const std::string& prefix) { return prefix + "_exceptions.csv"; }
+std::string thresholds_csv(const std::string& prefix) { return prefix + "_thresholds.csv"; }
+
+// Creates the folders above `path` and checks a file can be created there.
+bool check_writable(const std::string& path, const char* option, std::string* error) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    *error = std::string("cannot create the folder of the ") + option + " report '" + path + "': " + ec.message();
+    return false;
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    *error = std::string("the ") + option + " report '" + path + "' is a folder; give a file name";
+    return false;
+  }
+  const std::string probe = path + ".tmp";
+  std::FILE* file = std::fopen(probe.c_str(), "w");
+  if (!file) {
+    *error = std::string("cannot write the ") + option + " report '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::fclose(file);
+  std::remove(probe.c_str());
+  return true;
+}
+
+std::optional<double> window_percentile(const stats::EntryStats& window, double p) {
+  if (window.num_requests == 0) return std::nullopt;
+  return window.percentile_ms(p);
+}
+
+}  // namespace
+
+RunReports::RunReports(ReportOutputs outputs)
+    : outputs_(std::move(outputs)), recent_(outputs_.csv_full_history) {}
+
+RunReports::~RunReports() {
+  if (history_file_) std::fclose(history_file_);
+}
+
+bool RunReports::prepare(std::string* error) {
+  if (!outputs_.csv_prefix.empty()) {
+    const std::string& prefix = outputs_.csv_prefix;
+    for (const std::string& path : {stats_csv(prefix), history_csv(prefix), failures_csv(prefix), exceptions_csv(prefix)})
+      if (!check_writable(path, "--csv", error)) return false;
+  }
+  if (!outputs_.html_file.empty() && !check_writable(outputs_.html_file, "--html", error)) return false;
+  if (!outputs_.json_file.empty() && !check_writable(outputs_.json_file, "--json-file", error)) return false;
+  if (!outputs_.junit_file.empty() && !check_writable(outputs_.junit_file, "--junit", error)) return false;
+  return true;
+}
+
+void RunReports::begin() {
+  if (begun_) return;
+  begun_ = true;
+  if (outputs_.csv_prefix.empty()) return;
+  const std::string path = history_csv(outputs_.csv_prefix);
+  history_file_ = std::fopen(path.c_str(), "w");
+  if (!history_file_) {
+    common::log_error("Cannot write %s: %s", path.c_str(), std::strerror(errno));
+    failed_paths_.push_back(path);
+  }
+  append_history(csv::history_header());
+  rewrite_csv(stats::RunStats{});
+}
+
+void RunReports::on_second(const stats::RunStats& run, double unix_s, int users) {
+  recent_.close_second();
+  const stats::EntryStats window = recent_.window(nullptr);
+  const stats::EntryStats& total = run.book().total();
+  history_.push_back(HistoryPoint{unix_s, users, run.current_rps(nullptr), run.current_fail_per_sec(nullptr),
+                                  window_percentile(window, 0.50), window_percentile(window, 0.95),
+                                  window_percentile(window, 0.99), total.num_requests, total.num_failures});
+  if (outputs_.csv_prefix.empty()) return;
+  append_history(csv::history_rows({run, recent_, static_cast<std::int64_t>(std::floor(unix_s)), users,
+                                    outputs_.csv_full_history}));
+  if (++seconds_ % kCsvRewriteSeconds == 0) rewrite_csv(run);
+}
+
+std::string RunReports::finish(const RunInfo& info, const stats::RunStats& run,
+                               const std::vector<ThresholdResult>& thresholds) {
+  begin();  // a test stopped before it started still gets its (empty) files
+  const ReportContent content{info, run, history_, thresholds};
+  std::string json = json_report(content);
+  if (!outputs_.csv_prefix.empty()) {
+    rewrite_csv(run);
+    if (!thresholds.empty()) write_file(thresholds_csv(outputs_.csv_prefix), csv::thresholds_file(thresholds));
+  }
+  if (history_file_) {
+    std::fclose(history_file_);
+    history_file_ = nullptr;
+  }
+  if (!outputs_.html_file.empty()) write_file(outputs_.html_file, html_report(content, json));
+  if (!outputs_.json_file.empty()) write_file(outputs_.json_file, json);
+  if (!outputs_.junit_file.empty()) write_file(outputs_.junit_file, junit_report(content));
+  return json;
+}
+
+void RunReports::rewrite_csv(const stats::RunStats& run) {
+  const std::string& prefix = outputs_.csv_prefix;
+  write_file(stats_csv(prefix), csv::stats_file(run));
+  write_file(failures_csv(prefix), csv::failures_file(run));
+  write_file(exceptions_csv(prefix), csv::exceptions_file(run));
+}
+
+void RunReports::write_file(const std::string& path, const std::string& content) {
+  const std::string temporary = path + ".tmp";
+  std::FILE* file = std::fopen(temporary.c_str(), "w");
+  bool ok = file != nullptr;
+  if (file) {
+    ok = std::fwrite(content.data(), 1, content.size(), file) == content.size();
+    ok = std::fclose(file) == 0 && ok;
+  }
+  ok = ok && std::rename(temporary.c_str(), path.c_str()) == 0;
+  if (ok) return;
+  const int saved_errno = errno;
+  std::remove(temporary.c_str());
+  if (std::find(failed_paths_.begin(), failed_paths_.end(), path) != failed_paths_.end()) return;
+  failed_paths_.push_back(path);
+  common::log_error("Cannot write %s: %s", path.c_str(), std::strerror(saved_errno));
+}
+
+void RunReports::append_history(const std::string& rows) {
+  if (!history_file_) return;
+  // Flushed every second, so the file is complete up to the last second whatever happens next.
+  if (std::fputs(rows.c_str(), history_file_) < 0 || std::fflush(history_file_) != 0) {
+    common::log_error("Cannot write %s: %s", history_csv(outputs_.csv_prefix).c_str(), std::strerror(errno));
+    std::fclose(history_file_);
+    history_file_ = nullptr;
+  }
+}
+
+}  // namespace cicada::report

@@ -349,6 +349,22 @@ void Connection::respond() {
     case Endpoint::job: return respond_to_job();
     case Endpoint::admin_stats: return respond_to_admin_stats();
     case Endpoint::search: return respond_to_search();
+    case Endpoint::redirect:
+    case Endpoint::absolute_redirect:
+      static_assert(kMaxRedirects == 100, "the message quotes the limit");
+      if (!number || *number > kMaxRedirects) return send_error(400, "n must be 0..100");
+      return respond_to_redirect(*number, route_.endpoint == Endpoint::absolute_redirect);
+    case Endpoint::redirect_to: return respond_to_redirect_to();
+    case Endpoint::redirect_loop: return send_redirect(302, "Location: /redirect-loop\r\n");
+    case Endpoint::cookies: return respond_to_cookies();
+    case Endpoint::set_cookies: return respond_to_set_cookies();
+    case Endpoint::delete_cookies: return respond_to_delete_cookies();
+    case Endpoint::gzip: return send(200, kApplicationJson, gzip_document().encoded, "Content-Encoding: gzip\r\n");
+    case Endpoint::deflate:
+      return send(200, kApplicationJson, deflate_document().encoded, "Content-Encoding: deflate\r\n");
+    case Endpoint::corrupt_gzip: return send(200, kApplicationJson, corrupt_gzip_body(), "Content-Encoding: gzip\r\n");
+    case Endpoint::basic_auth: return respond_to_basic_auth();
+    case Endpoint::response_headers: return respond_to_response_headers();
     case Endpoint::not_found: return send_error(404, "not found");
   }
 }
@@ -478,6 +494,87 @@ void Connection::respond_to_search() {
   send(200, kApplicationJson, scratch_);
 }
 
+void Connection::respond_to_redirect(uint64_t hops_left, bool absolute) {
+  if (hops_left == 0) return send(200, kApplicationJson, redirected_document());
+  std::optional<std::string_view> host;
+  if (absolute) {
+    host = request_headers().find("host");
+    if (!host) return send_error(400, "an absolute redirect needs a Host header");
+    if (!is_host_and_port(*host)) return send_error(400, "the Host header is not a host and port");
+  }
+  scratch_.clear();
+  append_redirect_location(scratch_, hops_left - 1, host);
+  send_redirect(302, scratch_);
+}
+
+void Connection::respond_to_redirect_to() {
+  scratch_.clear();
+  unsigned status = 0;
+  if (const InputError error = append_redirect_to_location(scratch_, status, request_target_.query)) {
+    return send_error(400, *error);
+  }
+  send_redirect(status, scratch_);
+}
+
+void Connection::respond_to_set_cookies() {
+  scratch_.clear();
+  scratch_ += "Location: /cookies\r\n";
+  if (const InputError error = append_set_cookie_lines(scratch_, decoded_, request_target_.query)) {
+    return send_error(400, *error);
+  }
+  send_redirect(302, scratch_);
+}
+
+void Connection::respond_to_delete_cookies() {
+  scratch_.clear();
+  scratch_ += "Location: /cookies\r\n";
+  if (const InputError error = append_delete_cookie_lines(scratch_, request_target_.query)) {
+    return send_error(400, *error);
+  }
+  send_redirect(302, scratch_);
+}
+
+void Connection::respond_to_cookies() {
+  scratch_.clear();
+  append_cookies_document(scratch_, request_headers());
+  send(200, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_basic_auth() {
+  // The password is everything after the first '/', so that it may hold '/' too.
+  const size_t slash = route_.text.find('/');
+  if (slash == std::string_view::npos) return send_error(400, "want /basic-auth/{user}/{password}");
+  decoded_.clear();
+  append_url_decoded(decoded_, route_.text.substr(0, slash), UrlPart::path);
+  const size_t user_length = decoded_.size();
+  // Basic credentials are "user:password", split at the first ':' (RFC 7617).
+  if (decoded_.find(':') != std::string::npos) return send_error(400, "the user cannot hold ':'");
+  decoded_ += ':';
+  append_url_decoded(decoded_, route_.text.substr(slash + 1), UrlPart::path);
+
+  scratch_.clear();
+  const auto authorization = request_headers().find("authorization");
+  if (!authorization || !append_basic_credentials(scratch_, *authorization) || scratch_ != decoded_) {
+    return send_error(401, "unauthorized", "WWW-Authenticate: Basic realm=\"cicada\"\r\n");
+  }
+  scratch_.clear();
+  json::ObjectWriter(scratch_)
+      .boolean("authenticated", true)
+      .string("user", std::string_view(decoded_).substr(0, user_length))
+      .close();
+  send(200, kApplicationJson, scratch_);
+}
+
+void Connection::respond_to_response_headers() {
+  scratch_.clear();
+  decoded_.clear();
+  bool sets_content_type = false;
+  if (const InputError error = append_added_headers(scratch_, decoded_, sets_content_type, request_target_.query)) {
+    return send_error(400, *error);
+  }
+  send(200, sets_content_type ? std::string_view() : kApplicationJson, decoded_, scratch_);
+}
+
 void Connection::start_delay(uint64_t milliseconds) {
   delay_pending_ = true;
   delay_ms_ = milliseconds;
@@ -547,6 +644,10 @@ void Connection::send_error(unsigned status, std::string_view message, std::stri
 void Connection::send_without_body(unsigned status) {
   // 204 and 304 must not announce a length, not even 0.
   append_response_head(out_, {status, {}, Framing::none, 0, connection_header_, {}});
+}
+
+void Connection::send_redirect(unsigned status, std::string_view header_lines) {
+  send(status, {}, {}, header_lines);
 }
 
 void Connection::send_document_or_404(std::string_view document) {

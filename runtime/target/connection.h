@@ -80,6 +80,13 @@ class Connection {
   void respond_to_job();
   void respond_to_admin_stats();
   void respond_to_search();
+  void respond_to_redirect(uint64_t hops_left, bool absolute);
+  void respond_to_redirect_to();
+  void respond_to_set_cookies();
+  void respond_to_delete_cookies();
+  void respond_to_cookies();
+  void respond_to_basic_auth();
+  void respond_to_response_headers();
   bool read_body_string_member(std::string_view name);
   void start_delay(uint64_t milliseconds);
   void finish_delay();
@@ -89,6 +96,8 @@ class Connection {
             std::string_view extra_header_lines = {});
   void send_error(unsigned status, std::string_view message, std::string_view extra_header_lines = {});
   void send_without_body(unsigned status);
+  // A redirect: no body, and `header_lines` with the Location (and any Set-Cookie).
+  void send_redirect(unsigned status, std::string_view header_lines);
   void send_document_or_404(std::string_view document);
   HeaderFields request_headers() const { return {header_storage_, headers_}; }
 
@@ -137,10 +146,11 @@ class Connection {
 
   // Bytes received but not parsed yet, because the answer before them is not finished.
   std::string unparsed_;
-  // Documents being assembled before their length is known (/echo, /login, errors).
+  // Documents being assembled before their length is known (/echo, /login, errors), or the
+  // header lines of an answer (Location, Set-Cookie).
   std::string scratch_;
-  // Client text decoded from JSON or URL encoding (a user name, a search query), and messages
-  // for send_error, which cannot take them from scratch_.
+  // Client text decoded from JSON or URL encoding (a user name, a search query), messages for
+  // send_error, which cannot take them from scratch_, and the body of /response-headers.
   std::string decoded_;
 
   // The rate limiter behind /proxy/ counts per connection, so that a test can predict it.

@@ -1,10 +1,13 @@
 #include "runtime/target/endpoints.h"
 
 #include <llhttp.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -37,6 +40,29 @@ constexpr std::string_view kTemplatesDocument =
     R"({"id":3,"name":"deploy staging","steps":5},{"id":4,"name":"database backup","steps":3},)"
     R"({"id":5,"name":"weekly report","steps":2}])";
 constexpr std::string_view kAdminStatsDocument = R"({"jobs":1000,"users":25})";
+
+constexpr std::string_view kRedirectedDocument = R"({"redirected":true})";
+
+// zlib's windowBits: the largest window, and +16 for the gzip wrapper instead of zlib's own.
+constexpr int kZlibFormatWindowBits = MAX_WBITS;
+constexpr int kGzipFormatWindowBits = MAX_WBITS + 16;
+constexpr int kZlibMemoryLevel = 8;  // zlib's default
+
+// A valid gzip header (RFC 1952: magic, deflate, no flags, no time, no extra flags, Unix), then a
+// deflate block header of the reserved type 3 (0x07: final block, type bits 11), which every
+// inflater refuses. The text after it is for whoever looks at the bytes.
+constexpr char kCorruptGzipBytes[] =
+    "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+    "\x07"
+    "not deflate data";
+constexpr std::string_view kCorruptGzipBody(kCorruptGzipBytes, sizeof kCorruptGzipBytes - 1);
+
+// The query key of /cookies/set that holds attributes rather than a cookie.
+constexpr std::string_view kCookieAttributesKey = "_attrs";
+constexpr std::string_view kTooManyCookies = "at most 50 cookies";
+static_assert(kMaxCookiesPerAnswer == 50 && kMaxCookieAttributesBytes == 1024 && kMaxAddedHeaders == 100,
+              "the messages of the 400s quote these limits");
+constexpr std::string_view kBadCookieName = "a cookie name must be a token";
 
 constexpr std::string_view kApiKeyPrefix = "sk-";
 constexpr std::string_view kTitlePrefix = "/api/title/";
@@ -143,6 +169,52 @@ const JobCatalog& jobs() {
   return catalog;
 }
 
+// Compresses `text` whole, in the format `window_bits` selects.
+std::string zlib_compressed(std::string_view text, int window_bits) {
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, kZlibMemoryLevel, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    throw std::runtime_error("zlib cannot start compressing");
+  }
+  // deflateBound counts the wrapper chosen above, so one deflate() call finishes.
+  std::string encoded(deflateBound(&stream, static_cast<uLong>(text.size())), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));  // zlib's API predates const
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(encoded.data());
+  stream.avail_out = static_cast<uInt>(encoded.size());
+  const int result = deflate(&stream, Z_FINISH);
+  encoded.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) throw std::runtime_error("zlib cannot compress a fixed document");
+  return encoded;
+}
+
+// The document behind /gzip or /deflate: which encoding it came with, and the item list, large
+// enough (about 4 KB) that decoding it is more than one tiny step.
+std::string encoding_document(std::string_view flag, std::string_view encoding) {
+  std::string text;
+  json::ObjectWriter document(text);
+  document.boolean(flag, true).string("encoding", encoding);
+  document.member("items") += items().list();
+  document.close();
+  return text;
+}
+
+class CompressedText {
+ public:
+  CompressedText(std::string plain, int window_bits)
+      : plain_(std::move(plain)), encoded_(zlib_compressed(plain_, window_bits)), view_{plain_, encoded_} {}
+  CompressedText(const CompressedText&) = delete;
+  CompressedText& operator=(const CompressedText&) = delete;
+
+  const CompressedDocument& view() const { return view_; }
+
+ private:
+  std::string plain_;
+  std::string encoded_;
+  CompressedDocument view_;  // views into the two above
+};
+
 const std::string& generated_pattern() {
   static const std::string pattern = [] {
     std::string text;
@@ -172,6 +244,24 @@ bool take_query_pair(std::string_view& query, QueryPair& pair) {
     return true;
   }
   return false;
+}
+
+// Appends a cookie name decoded from the query; false when it is not a token.
+bool append_cookie_name(std::string& lines, std::string_view encoded_name) {
+  const size_t start = lines.size();
+  append_url_decoded(lines, encoded_name, UrlPart::query);
+  return is_http_token(std::string_view(lines).substr(start));
+}
+
+bool is_redirect_status(uint64_t status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Headers whose value decides where a response ends: the target writes them itself, and a
+// second copy would make the client read the stream differently from how it was written.
+bool is_framing_header(std::string_view name) {
+  return equals_ignoring_case(name, "content-length") || equals_ignoring_case(name, "transfer-encoding") ||
+         equals_ignoring_case(name, "connection");
 }
 
 void append_query_args(std::string& out, std::string_view query) {
@@ -261,6 +351,16 @@ Route route_path(std::string_view path) {
       {"/api/templates", Endpoint::fixed_json, kTemplatesDocument},
       {"/api/admin/stats", Endpoint::admin_stats},
       {"/api/search", Endpoint::search},
+      {"/anything", Endpoint::echo},
+      {"/redirect-to", Endpoint::redirect_to},
+      {"/redirect-loop", Endpoint::redirect_loop},
+      {"/cookies", Endpoint::cookies},
+      {"/cookies/set", Endpoint::set_cookies},
+      {"/cookies/delete", Endpoint::delete_cookies},
+      {"/gzip", Endpoint::gzip},
+      {"/gzip/corrupt", Endpoint::corrupt_gzip},
+      {"/deflate", Endpoint::deflate},
+      {"/response-headers", Endpoint::response_headers},
   };
   for (const auto& entry : kExact) {
     if (path == entry.path) return {entry.endpoint, entry.document, std::nullopt};
@@ -273,11 +373,20 @@ Route route_path(std::string_view path) {
       {"/status/", Endpoint::status},       {"/delay/", Endpoint::delay},  {"/bytes/", Endpoint::bytes},
       {"/chunked/", Endpoint::chunked},     {"/items/", Endpoint::item},   {"/api/id/", Endpoint::movie},
       {"/api/jobs/", Endpoint::job},        {"/proxy/fail/", Endpoint::proxy_failure},
+      {"/redirect/", Endpoint::redirect},   {"/absolute-redirect/", Endpoint::absolute_redirect},
   };
   for (const auto& entry : kNumbered) {
     if (!path.starts_with(entry.prefix)) continue;
     const std::string_view text = path.substr(entry.prefix.size());
     return {entry.endpoint, text, parse_decimal(text)};
+  }
+  // Whatever follows these is the endpoint's to interpret.
+  static constexpr Prefixed kOpenEnded[] = {
+      {"/anything/", Endpoint::echo},
+      {"/basic-auth/", Endpoint::basic_auth},
+  };
+  for (const auto& entry : kOpenEnded) {
+    if (path.starts_with(entry.prefix)) return {entry.endpoint, path.substr(entry.prefix.size()), std::nullopt};
   }
   if (path.starts_with(kTitlePrefix)) {
     // The year is the last segment, so a title may hold '/' too.
@@ -320,6 +429,29 @@ bool reads_request_body(Endpoint endpoint, uint8_t method) {
     default: return false;
   }
 }
+
+void prepare_documents() {
+  items();
+  movies();
+  jobs();
+  generated_pattern();
+  gzip_document();
+  deflate_document();
+}
+
+const CompressedDocument& gzip_document() {
+  static const CompressedText document(encoding_document("gzipped", "gzip"), kGzipFormatWindowBits);
+  return document.view();
+}
+
+const CompressedDocument& deflate_document() {
+  static const CompressedText document(encoding_document("deflated", "deflate"), kZlibFormatWindowBits);
+  return document.view();
+}
+
+std::string_view corrupt_gzip_body() { return kCorruptGzipBody; }
+
+std::string_view redirected_document() { return kRedirectedDocument; }
 
 std::string_view items_document() { return items().list(); }
 std::string_view item_document(uint64_t id) { return items().document(id); }
@@ -402,6 +534,141 @@ void append_url_decoded(std::string& out, std::string_view text, UrlPart part) {
       out += c;  // a stray '%' stays as it is, like most frameworks do
     }
   }
+}
+
+void append_redirect_location(std::string& line, uint64_t next, std::optional<std::string_view> host) {
+  line += "Location: ";
+  if (host) {
+    line += "http://";
+    line += *host;
+    line += "/absolute-redirect/";
+  } else {
+    line += "/redirect/";
+  }
+  append_decimal(line, next);
+  line += "\r\n";
+}
+
+InputError append_redirect_to_location(std::string& line, unsigned& status, std::string_view query) {
+  status = 302;
+  if (const auto requested = find_query_value(query, "status")) {
+    const std::optional<uint64_t> code = parse_decimal(*requested);
+    if (!code || !is_redirect_status(*code)) return "status must be 301, 302, 303, 307 or 308";
+    status = static_cast<unsigned>(*code);
+  }
+  const auto url = find_query_value(query, "url");
+  if (!url || url->empty()) return "missing url";
+  line += "Location: ";
+  const size_t url_start = line.size();
+  append_url_decoded(line, *url, UrlPart::query);
+  // A tab may stand in a header value, but not in a URL.
+  const std::string_view decoded_url = std::string_view(line).substr(url_start);
+  if (!is_field_value(decoded_url) || decoded_url.find('\t') != std::string_view::npos) {
+    return "url must not hold control characters";
+  }
+  line += "\r\n";
+  return std::nullopt;
+}
+
+InputError append_set_cookie_lines(std::string& lines, std::string& attributes, std::string_view query) {
+  attributes.clear();
+  if (const auto encoded = find_query_value(query, kCookieAttributesKey)) {
+    append_url_decoded(attributes, *encoded, UrlPart::query);
+  }
+  if (attributes.size() > kMaxCookieAttributesBytes) return "_attrs is too long (1024 bytes at most)";
+  if (!is_field_value(attributes)) return "_attrs must not hold control characters";
+  size_t count = 0;
+  for (QueryPair pair; take_query_pair(query, pair);) {
+    if (pair.key == kCookieAttributesKey) continue;
+    if (++count > kMaxCookiesPerAnswer) return kTooManyCookies;
+    lines += "Set-Cookie: ";
+    if (!append_cookie_name(lines, pair.key)) return kBadCookieName;
+    lines += '=';
+    const size_t value_start = lines.size();
+    append_url_decoded(lines, pair.value, UrlPart::query);
+    if (!is_cookie_value(std::string_view(lines).substr(value_start))) {
+      return R"(a cookie value cannot hold controls, spaces, '"', ',', ';' or '\')";
+    }
+    lines += "; Path=/";
+    if (!attributes.empty()) {
+      lines += "; ";
+      lines += attributes;
+    }
+    lines += "\r\n";
+  }
+  return std::nullopt;
+}
+
+InputError append_delete_cookie_lines(std::string& lines, std::string_view query) {
+  size_t count = 0;
+  for (QueryPair pair; take_query_pair(query, pair);) {
+    if (++count > kMaxCookiesPerAnswer) return kTooManyCookies;
+    lines += "Set-Cookie: ";
+    if (!append_cookie_name(lines, pair.key)) return kBadCookieName;
+    lines += "=; Max-Age=0; Path=/\r\n";
+  }
+  return std::nullopt;
+}
+
+void append_cookies_document(std::string& out, const HeaderFields& headers) {
+  // A set rather than a scan of earlier names: 64 KiB of "a=;" would make the scan quadratic.
+  std::unordered_set<std::string_view> seen;
+  json::ObjectWriter document(out);
+  json::ObjectWriter cookies(document.member("cookies"));
+  for (const auto& field : headers.fields) {
+    if (headers.name(field) != "cookie") continue;
+    std::string_view rest = headers.value(field);
+    while (!rest.empty()) {
+      const size_t semicolon = rest.find(';');
+      const std::string_view pair = rest.substr(0, semicolon);
+      rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+      const size_t equals = pair.find('=');
+      if (equals == std::string_view::npos) continue;  // not a cookie; browsers skip these too
+      const std::string_view name = trim_whitespace(pair.substr(0, equals));
+      if (name.empty() || !seen.insert(name).second) continue;
+      cookies.string(name, trim_whitespace(pair.substr(equals + 1)));
+    }
+  }
+  cookies.close();
+  document.close();
+}
+
+bool append_basic_credentials(std::string& credentials, std::string_view authorization) {
+  authorization = trim_whitespace(authorization);
+  const size_t space = authorization.find_first_of(" \t");
+  if (space == std::string_view::npos || !equals_ignoring_case(authorization.substr(0, space), "basic")) return false;
+  return append_base64_decoded(credentials, trim_whitespace(authorization.substr(space + 1)));
+}
+
+InputError append_added_headers(std::string& lines, std::string& document, bool& sets_content_type,
+                                std::string_view query) {
+  sets_content_type = false;
+  document += '[';
+  size_t count = 0;
+  for (QueryPair pair; take_query_pair(query, pair);) {
+    if (++count > kMaxAddedHeaders) return "at most 100 headers";
+    const size_t name_start = lines.size();
+    append_url_decoded(lines, pair.key, UrlPart::query);
+    const size_t name_length = lines.size() - name_start;
+    lines += ": ";
+    const size_t value_start = lines.size();
+    append_url_decoded(lines, pair.value, UrlPart::query);
+    const std::string_view name = std::string_view(lines).substr(name_start, name_length);
+    const std::string_view value = std::string_view(lines).substr(value_start);
+    if (!is_http_token(name)) return "a header name must be a token";
+    if (!is_field_value(value)) return "a header value must not hold control characters";
+    if (is_framing_header(name)) return "Content-Length, Transfer-Encoding and Connection are the target's own";
+    sets_content_type = sets_content_type || equals_ignoring_case(name, "content-type");
+    if (count > 1) document += ',';
+    document += '[';
+    json::append_string(document, name);
+    document += ',';
+    json::append_string(document, value);
+    document += ']';
+    lines += "\r\n";
+  }
+  document += ']';
+  return std::nullopt;
 }
 
 }  // namespace cicada::target

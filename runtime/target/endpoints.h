@@ -22,6 +22,13 @@ inline constexpr uint64_t kJobCount = 1000;
 inline constexpr uint64_t kListedJobCount = 20;
 // Behind /proxy/, every this many-th authorized request on a connection is rate limited.
 inline constexpr uint64_t kProxyRateLimitEvery = 5;
+// The longest chain /redirect/{n} and /absolute-redirect/{n} start.
+inline constexpr uint64_t kMaxRedirects = 100;
+// Caps on what one query may ask for, so that a 32 KiB request cannot make a head of megabytes
+// (every Set-Cookie line repeats the attributes).
+inline constexpr size_t kMaxCookiesPerAnswer = 50;
+inline constexpr size_t kMaxCookieAttributesBytes = 1024;
+inline constexpr size_t kMaxAddedHeaders = 100;
 
 enum class Endpoint {
   root,
@@ -45,6 +52,19 @@ enum class Endpoint {
   job,
   admin_stats,
   search,
+  // For the HTTP client's own tests (redirects, cookies, compression, authentication).
+  redirect,           // /redirect/{n}
+  absolute_redirect,  // /absolute-redirect/{n}
+  redirect_to,
+  redirect_loop,
+  cookies,
+  set_cookies,
+  delete_cookies,
+  gzip,
+  deflate,
+  corrupt_gzip,
+  basic_auth,
+  response_headers,
   not_found,
 };
 
@@ -52,12 +72,13 @@ enum class Endpoint {
 struct Route {
   Endpoint endpoint = Endpoint::not_found;
   // What the path holds beyond the endpoint's name, still URL-encoded: "418" in /status/418, the
-  // title in /api/title/{title}/{year}, "/v1/models" in /proxy/v1/models. For fixed_json, the
-  // document itself.
+  // title in /api/title/{title}/{year}, "/v1/models" in /proxy/v1/models, "{user}/{password}" in
+  // /basic-auth/{user}/{password}. For fixed_json, the document itself.
   std::string_view text;
   // The number in /status/{code}, /delay/{ms}, /bytes/{n}, /chunked/{n}, /items/{id},
-  // /api/id/{id}, /api/jobs/{id}, /proxy/fail/{status}, and the year in /api/title/{title}/{year};
-  // empty when that path segment is not a plain decimal number.
+  // /api/id/{id}, /api/jobs/{id}, /proxy/fail/{status}, /redirect/{n}, /absolute-redirect/{n},
+  // and the year in /api/title/{title}/{year}; empty when that path segment is not a plain
+  // decimal number.
   std::optional<uint64_t> number;
 };
 
@@ -99,6 +120,24 @@ uint64_t movie_id_for_title(std::string_view title, uint64_t year);
 
 // The /api/search document: the listed jobs whose name contains `query`, ignoring ASCII case.
 void append_search_document(std::string& out, std::string_view query);
+
+// Builds every fixed document now (the compressed ones included), so that the first requests
+// do not pay for it and a failure (zlib out of memory) is reported at start-up. Throws
+// std::runtime_error when a document cannot be built.
+void prepare_documents();
+
+// /gzip and /deflate: a fixed JSON document, compressed once per process.
+struct CompressedDocument {
+  std::string_view plain;    // what `encoded` decodes to
+  std::string_view encoded;  // the body as sent
+};
+const CompressedDocument& gzip_document();     // gzip format (RFC 1952), Content-Encoding: gzip
+const CompressedDocument& deflate_document();  // zlib format (RFC 1950), Content-Encoding: deflate
+// /gzip/corrupt: a gzip header followed by bytes no inflater accepts.
+std::string_view corrupt_gzip_body();
+
+// The body of the last hop of /redirect/{n} and /absolute-redirect/{n}.
+std::string_view redirected_document();
 
 // Appends `count` bytes of the endless stream "abcdefghijklmnopqrstuvwxyzabc...", starting
 // `offset` bytes into it: a response can be produced in slices and still be one stream.
@@ -143,5 +182,44 @@ enum class UrlPart { path, query };
 
 // Appends `text` with %XX sequences decoded (and '+' in a query).
 void append_url_decoded(std::string& out, std::string_view text, UrlPart part);
+
+// What a check of client input returns: nothing when the input is good, else the message of the
+// 400 (a string literal, so that it outlives the buffers the answer is built in).
+using InputError = std::optional<std::string_view>;
+
+// The Location line of /redirect/{n}: "Location: /redirect/{next}\r\n"; with a host, the line of
+// /absolute-redirect/{n}: "Location: http://{host}/absolute-redirect/{next}\r\n". The host must
+// have passed is_host_and_port.
+void append_redirect_location(std::string& line, uint64_t next, std::optional<std::string_view> host);
+
+// /redirect-to?url=...&status=...: appends the Location line for the URL-decoded `url` and sets
+// `status` (302 unless the query says 301, 303, 307 or 308).
+InputError append_redirect_to_location(std::string& line, unsigned& status, std::string_view query);
+
+// /cookies/set?name=value&...: appends one "Set-Cookie: name=value; Path=/" line per pair of the
+// query (URL-decoded, in order), each followed by "; " and the URL-decoded `_attrs` value when
+// the query has one. `attributes` is a buffer for that value.
+InputError append_set_cookie_lines(std::string& lines, std::string& attributes, std::string_view query);
+
+// /cookies/delete?name&...: one "Set-Cookie: name=; Max-Age=0; Path=/" line per key of the query
+// (any value is ignored).
+InputError append_delete_cookie_lines(std::string& lines, std::string_view query);
+
+// The /cookies document {"cookies":{"name":"value",...}} from every Cookie header of the request,
+// in the order sent; a repeated name keeps its first value, as the client sends the cookie of
+// the most specific path first (RFC 6265, 5.4). Values are as sent, quotes included.
+void append_cookies_document(std::string& out, const HeaderFields& headers);
+
+// The "user:password" an `Authorization: Basic ...` value carries, appended to `credentials`;
+// false for another scheme or malformed base64.
+bool append_basic_credentials(std::string& credentials, std::string_view authorization);
+
+// /response-headers?Name=value&...: appends one header line per pair of the query (URL-decoded,
+// in order, repeated names kept) to `lines`, and the body, a JSON array of [name, value] pairs,
+// to `document`. `sets_content_type` tells whether one of them is Content-Type, which then
+// replaces the target's own. Content-Length, Transfer-Encoding and Connection are refused: the
+// target frames its answers itself.
+InputError append_added_headers(std::string& lines, std::string& document, bool& sets_content_type,
+                                std::string_view query);
 
 }  // namespace cicada::target

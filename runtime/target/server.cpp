@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/target/connection.h"
+#include "runtime/target/endpoints.h"
 
 namespace cicada::target {
 
@@ -255,6 +256,12 @@ void Worker::unlink(Connection& connection) {
 // serve
 
 int serve(const ServerOptions& options) {
+  try {
+    prepare_documents();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cicada target: %s\n", e.what());
+    return 1;
+  }
   std::string error;
   SocketAddress address;
   if (!resolve(options.host, options.port, address, error)) {

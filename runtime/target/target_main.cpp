@@ -28,7 +28,11 @@ constexpr const char* kUsage =
     "endpoints: /  /json  /echo  /status/{code}  /delay/{ms}  /bytes/{n}  /chunked/{n}\n"
     "           /login (POST)  /items  /items/{id}  /close\n"
     "           and the APIs the examples use: /api/...  /status  /health/  /system/metrics\n"
-    "           /analysis/  /lmcache/status  /optimize/run  /proxy/...   (see docs/target.md)\n";
+    "           /analysis/  /lmcache/status  /optimize/run  /proxy/...\n"
+    "           and for HTTP client tests: /redirect/{n}  /absolute-redirect/{n}  /redirect-to\n"
+    "           /redirect-loop  /cookies  /cookies/set  /cookies/delete  /gzip  /deflate\n"
+    "           /gzip/corrupt  /basic-auth/{user}/{password}  /response-headers  /anything\n"
+    "           (see docs/target.md)\n";
 
 std::optional<unsigned> parse_unsigned(std::string_view text, unsigned max) {
   const std::optional<uint64_t> value = parse_decimal(text);

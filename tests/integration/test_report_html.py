@@ -82,7 +82,7 @@ class DevTools:
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def send(self, method, params=None, session=None, timeout=15):
+    def send(self, method, params=None, session=None, timeout=60):
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -96,7 +96,7 @@ class DevTools:
                 return reply.get("result", {})
             self.events.append(reply)
 
-    def wait_for_event(self, method, timeout=15):
+    def wait_for_event(self, method, timeout=60):
         deadline = time.monotonic() + timeout
         for event in self.events:
             if event.get("method") == method:

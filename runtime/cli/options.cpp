@@ -37,6 +37,7 @@ constexpr OptionSpec kOptions[] = {
     {"list", 'l', Kind::Flag, "true or false"},
     {"show-task-ratio", 0, Kind::Flag, "true or false"},
     {"reset-stats", 0, Kind::Flag, "true or false"},
+    {"insecure", 0, Kind::Flag, "true or false"},
     {"csv", 0, Kind::Text, "a file name prefix"},
     {"csv-full-history", 0, Kind::Flag, "true or false"},
     {"html", 0, Kind::Text, "a file name"},
@@ -62,6 +63,7 @@ bool* flag_option(RunOptions* options, std::string_view name) {
   if (name == "list") return &options->list_classes;
   if (name == "show-task-ratio") return &options->show_task_ratio;
   if (name == "reset-stats") return &options->reset_stats;
+  if (name == "insecure") return &options->insecure;
   if (name == "csv-full-history") return &options->csv_full_history;
   if (name == "json") return &options->json;
   if (name == "print-stats") return &options->print_stats;
@@ -192,6 +194,7 @@ std::string run_usage() {
          "  -E, --exclude-tags TAG[,..] leave out tasks with one of these tags (wins over -T)\n"
          "      --stop-timeout TIME     let running tasks finish for up to TIME when users stop\n"
          "      --reset-stats           forget the stats of the ramp-up once all users are spawned\n"
+         "      --insecure              do not verify TLS certificates (self-signed test servers)\n"
          "      --threads N             worker threads (default: one per core)\n"
          "      --exit-code-on-error N  exit code when any request failed or a task raised (default 1)\n"
          "      --config FILE           read options from FILE (default: ./cicada.conf if present)\n"

@@ -30,6 +30,7 @@ struct RunOptions {
   bool list_classes = false;     // -l: print the user classes and exit
   bool show_task_ratio = false;  // --show-task-ratio: print the task ratios and exit
   bool reset_stats = false;      // --reset-stats: forget the ramp-up once all users are spawned
+  bool insecure = false;         // --insecure: no TLS certificate verification by default
 
   // Reports (docs/reports.md).
   std::string csv_prefix;         // --csv PREFIX: PREFIX_stats.csv and the other Locust files

@@ -19,6 +19,7 @@ class Worker::Thread final : public vu::SchedulerListener {
   void run() {
     uv_loop_init(&loop_);
     http_ = std::make_unique<http::HttpRuntime>(&loop_);
+    http_->defaults().tls.verify = config_.verify_tls;
     context_.loop = &loop_;
     context_.thread_index = config_.index;
     context_.host_override = config_.host_override;

@@ -21,6 +21,7 @@ struct WorkerConfig {
   std::vector<std::string> tags;
   std::vector<std::string> exclude_tags;
   double stop_timeout_s = 0;
+  bool verify_tls = true;  // --insecure turns it off for every client without a verify setting
 };
 
 class Worker {

@@ -93,6 +93,7 @@ int Coordinator::prepare() {
     script_layer.push_back({cli::canonical_option_name(name), value, options_.script + ": cicada.options{}"});
   if (!cli::apply_script_layer(command_, script_layer, &options_, &error)) return fail(error);
   context_.host_override = options_.host;
+  http_->defaults().tls.verify = !options_.insecure;
 
   if (!script_->configure(options_.tags, options_.exclude_tags, &error)) return fail(error);
   std::vector<script::UserClassInfo> all;
@@ -260,10 +261,6 @@ bool Coordinator::select_classes(const std::vector<script::UserClassInfo>& all, 
       *error = "bad host for user class '" + c.name + "': " + url_error;
       return false;
     }
-    if (url->is_tls()) {
-      *error = "https:// hosts are not supported yet (TLS comes in a later release): " + host;
-      return false;
-    }
     if (default_host_.empty()) default_host_ = host;
   }
   return true;
@@ -306,6 +303,7 @@ void Coordinator::start_workers() {
     config.tags = options_.tags;
     config.exclude_tags = options_.exclude_tags;
     config.stop_timeout_s = options_.stop_timeout_s;
+    config.verify_tls = !options_.insecure;
     workers_.push_back(std::make_unique<loop::Worker>(std::move(config), &events_));
   }
   for (auto& worker : workers_) worker->start();

@@ -62,9 +62,6 @@ def test_host_problems():
     malformed = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", "127.0.0.1:8080", "-i", "1"], timeout=30)
     assert malformed.returncode == 2
     assert "must start with http:// or https://" in malformed.stderr, malformed.stderr
-    tls = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", "https://127.0.0.1:8443", "-i", "1"], timeout=30)
-    assert tls.returncode == 2
-    assert "https:// hosts are not supported yet" in tls.stderr, tls.stderr
 
 
 def test_usage_errors():

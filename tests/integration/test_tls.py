@@ -145,5 +145,17 @@ def test_verification_names_client_certificates_and_resumption():
         assert len(lines) >= 9 and len(reused) >= len(lines) - 3, lines
 
 
+def test_https_host_and_insecure_flag():
+    with tls_nginx() as (directory, ports):
+        host = f"https://127.0.0.1:{ports['tls_port']}"
+        strict = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", host, "-i", "5"], timeout=60)
+        assert strict.returncode == 1
+        assert parse_report(strict.stdout).errors == [
+            (5, "GET /: tls: certificate verify failed (unable to get local issuer certificate)")]
+        relaxed = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", host, "-i", "5", "--insecure"], timeout=60)
+        assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
+        assert parse_report(relaxed.stdout).total["reqs"] == 5
+
+
 if __name__ == "__main__":
     run_tests(globals())

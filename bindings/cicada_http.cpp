@@ -10,11 +10,13 @@
 // error. Misuse (bad arguments, calling outside a user) raises a Lua error.
 #include <lua.hpp>
 #include <openssl/evp.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <new>
 #include <string>
@@ -72,6 +74,7 @@ struct PendingRequest {
   http::Url url;                 // where the current hop goes
   std::string url_text;
   http::HeaderBlock headers;
+  std::string extra_cookies;     // opts.cookies, sent with every hop but not kept in the jar
   std::string body;
   std::string content_type;
   http::ExchangeLimits limits;
@@ -292,6 +295,32 @@ void append_encoded_pairs(lua_State* L, int table, std::string& out, const char*
   }
 }
 
+std::string_view path_only(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// opts.cookies = {name = value}: "a=1; b=2" (sorted, so the header is the same every time).
+void read_cookie_pairs(lua_State* L, int table, std::string& out) {
+  luaL_argcheck(L, lua_istable(L, table), 3, "opts.cookies must be a table of name = value");
+  thread_local std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.clear();
+  lua_pushnil(L);
+  while (lua_next(L, table) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) luaL_error(L, "opts.cookies must be a table of name = value");
+    std::string name(to_view(L, -2));
+    lua_pushvalue(L, -1);
+    std::string value(to_view(L, -1));
+    lua_pop(L, 2);
+    if (name.find_first_of("=; \r\n") != std::string::npos || value.find_first_of(";\r\n") != std::string::npos)
+      luaL_error(L, "opts.cookies[\"%s\"]: names and values cannot hold ';', '=' (names), spaces (names) or line breaks",
+                 name.c_str());
+    pairs.emplace_back(std::move(name), std::move(value));
+  }
+  std::sort(pairs.begin(), pairs.end());
+  for (const auto& [name, value] : pairs) {
+    if (!out.empty()) out.append("; ");
+    out.append(name).append("=").append(value);
+  }
+}
+
 void read_headers(lua_State* L, int headers_index, http::HeaderBlock& headers) {
   luaL_argcheck(L, lua_istable(L, headers_index), 3, "opts.headers must be a table");
   lua_pushnil(L);
@@ -381,6 +410,7 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
   request->method.assign(method);
   request->original_method.assign(method);
   request->headers.clear();
+  request->extra_cookies.clear();
   request->body.clear();
   request->content_type.clear();
   request->history.clear();
@@ -430,6 +460,8 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
     }
     lua_getfield(L, opts_index, "headers");
     if (!lua_isnil(L, -1)) read_headers(L, lua_gettop(L), request->headers);
+    lua_getfield(L, opts_index, "cookies");
+    if (!lua_isnil(L, -1)) read_cookie_pairs(L, lua_gettop(L), request->extra_cookies);
 
     lua_getfield(L, opts_index, "auth");
     if (!lua_isnil(L, -1)) {
@@ -520,14 +552,25 @@ bool send_hop(PendingRequest* request) {
   if (!connection) return false;
   request->connection = connection;
 
+  // The jar's cookies for this hop (its host and path), then the request's own.
+  thread_local std::string cookie;
+  cookie.clear();
+  client->cookies().header_for(request->url.scheme, request->url.host, path_only(request->url.path), std::time(nullptr),
+                               cookie);
+  if (!request->extra_cookies.empty()) {
+    if (!cookie.empty()) cookie.append("; ");
+    cookie.append(request->extra_cookies);
+  }
+
   http::ComposeInput input;
   input.method = request->method;
   input.target = request->url.path;
   input.host_header = connection->host_header();
   input.user_agent = request->context->http->defaults().user_agent;
+  input.cookie = cookie;
   input.body = request->body;
   input.content_type = request->content_type;
-  input.accept_encoding = false;
+  input.accept_encoding = true;
   http::compose_request(connection->request_bytes(), input, request->headers);
 
   http::Connection::Exchange exchange;
@@ -601,6 +644,13 @@ void on_exchange_done(void* waiter, http::ResponseData& data) {
   auto* request = static_cast<PendingRequest*>(waiter);
   request->client->release(request->connection);
   request->connection = nullptr;
+  // Every hop's Set-Cookie lines go to the jar, one at a time (Expires dates hold commas).
+  for (const http::HeaderSpan& header : data.headers) {
+    std::string_view name = data.header_name(header);
+    if (name.size() == 10 && strncasecmp(name.data(), "set-cookie", 10) == 0)
+      request->client->cookies().store(data.header_value(header), request->url.scheme, request->url.host,
+                                       path_only(request->url.path), std::time(nullptr));
+  }
   http::Timings& total = request->timings;
   const http::Timings& hop = data.timings;
   total.dns_ns += hop.dns_ns;
@@ -832,11 +882,87 @@ int client_tostring(lua_State* L) {
   return 1;
 }
 
+// client.cookies: the jar's cookies that are not expired, as {name = value}.
+void push_cookie_table(lua_State* L, http::Client* client) {
+  const auto& cookies = client->cookies().all(std::time(nullptr));
+  lua_createtable(L, 0, static_cast<int>(cookies.size()));
+  for (const http::Cookie& cookie : cookies) {
+    lua_pushlstring(L, cookie.name.data(), cookie.name.size());
+    lua_pushlstring(L, cookie.value.data(), cookie.value.size());
+    lua_rawset(L, -3);
+  }
+}
+
+// A cookie set by the script belongs to the user's host unless it names a domain.
+http::Cookie script_cookie(lua_State* L, http::Client* client, std::string name, std::string value, int opts) {
+  http::Cookie cookie;
+  cookie.name = std::move(name);
+  cookie.value = std::move(value);
+  cookie.path = "/";
+  if (const http::Url* base = client->base()) cookie.domain = base->host;
+  if (opts && lua_istable(L, opts)) {
+    lua_getfield(L, opts, "domain");
+    if (lua_isstring(L, -1)) {
+      cookie.domain = lua_tostring(L, -1);
+      cookie.host_only = false;
+    }
+    lua_getfield(L, opts, "path");
+    if (lua_isstring(L, -1)) cookie.path = lua_tostring(L, -1);
+    lua_getfield(L, opts, "secure");
+    cookie.secure = lua_toboolean(L, -1) != 0;
+    lua_getfield(L, opts, "http_only");
+    cookie.http_only = lua_toboolean(L, -1) != 0;
+    lua_getfield(L, opts, "expires");
+    if (lua_isnumber(L, -1)) cookie.expires_at = static_cast<std::int64_t>(lua_tonumber(L, -1));
+    lua_pop(L, 5);
+  }
+  if (cookie.domain.empty()) luaL_error(L, "cookie %s: no domain (the client has no host; give opts.domain)", cookie.name.c_str());
+  return cookie;
+}
+
+// client:set_cookie(name, value[, {domain=, path=, secure=, http_only=, expires=}])
+int client_set_cookie(lua_State* L) {
+  http::Client* client = check_client(L, 1);
+  std::string name = luaL_checkstring(L, 2);
+  std::string value = luaL_checkstring(L, 3);
+  if (!client->cookies().set(script_cookie(L, client, name, std::move(value), lua_isnoneornil(L, 4) ? 0 : 4)))
+    return luaL_error(L, "client:set_cookie: invalid cookie %s (bad name, ';' or a line break in the value, or too big)",
+                      name.c_str());
+  return 0;
+}
+
+int client_clear_cookies(lua_State* L) {
+  check_client(L, 1)->cookies().clear();
+  return 0;
+}
+
 int client_index(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TSTRING && to_view(L, 2) == "cookies") {
+    push_cookie_table(L, static_cast<http::Client*>(lua_touserdata(L, 1)));
+    return 1;
+  }
   push_registry_slot(L, &kClientMethods);
   lua_pushvalue(L, 2);
   lua_rawget(L, -2);
   return 1;
+}
+
+// client.cookies = {name = value}: replaces the jar with these cookies for the user's host.
+int client_newindex(lua_State* L) {
+  auto* client = static_cast<http::Client*>(lua_touserdata(L, 1));
+  if (lua_type(L, 2) != LUA_TSTRING || to_view(L, 2) != "cookies")
+    return luaL_error(L, "a cicada client has no settable field '%s' (only cookies)", lua_tostring(L, 2));
+  luaL_checktype(L, 3, LUA_TTABLE);
+  client->cookies().clear();
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) return luaL_error(L, "client.cookies must be {name = value}");
+    lua_pushvalue(L, -1);
+    if (!client->cookies().set(script_cookie(L, client, lua_tostring(L, -3), lua_tostring(L, -1), 0)))
+      return luaL_error(L, "client.cookies: invalid cookie %s", lua_tostring(L, -3));
+    lua_pop(L, 2);
+  }
+  return 0;
 }
 
 // http.new_client(base_url_or_nil, {timeout=, connect_timeout=, first_byte_timeout=,
@@ -1084,7 +1210,7 @@ int luaopen_cicada_http(lua_State* L) {
       {"request", client_request},        {"get", client_verb<kGet>},         {"post", client_verb<kPost>},
       {"put", client_verb<kPut>},         {"patch", client_verb<kPatch>},     {"delete", client_verb<kDelete>},
       {"head", client_verb<kHead>},       {"options", client_verb<kOptions>}, {"batch", client_batch},
-      {nullptr, nullptr},
+      {"set_cookie", client_set_cookie},  {"clear_cookies", client_clear_cookies}, {nullptr, nullptr},
   };
   lua_newtable(L);
   for (const luaL_Reg* fn = client_methods; fn->name; ++fn) {
@@ -1096,6 +1222,7 @@ int luaopen_cicada_http(lua_State* L) {
 
   lua_newtable(L);
   set_metamethod(L, "__index", client_index);
+  set_metamethod(L, "__newindex", client_newindex);
   set_metamethod(L, "__gc", client_gc);
   set_metamethod(L, "__tostring", client_tostring);
   lua_pushliteral(L, "cicada.Client");

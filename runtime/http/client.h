@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/http/connection.h"
+#include "runtime/http/cookie_jar.h"
 #include "runtime/http/tls.h"
 #include "runtime/http/url.h"
 
@@ -34,6 +35,7 @@ class Client {
   HttpRuntime* runtime() const { return runtime_; }
   const Url* base() const { return base_ ? &*base_ : nullptr; }
   ClientOptions& options() { return options_; }
+  CookieJar& cookies() { return cookies_; }
 
   // An idle connection to this endpoint, for one exchange; give it back with release().
   // Null when the user already has too many requests in flight to that endpoint.
@@ -46,6 +48,7 @@ class Client {
   HttpRuntime* runtime_;
   std::optional<Url> base_;
   ClientOptions options_;
+  CookieJar cookies_;
   std::vector<Connection*> connections_;  // owned (unless share_connections)
 };
 

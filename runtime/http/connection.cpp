@@ -273,6 +273,10 @@ void Connection::on_peer_closed() {
   if (waiter_ && response_started_) {
     // A response without a length ends when the server closes the connection.
     llhttp_finish(&parser_);
+    if (!callback_error_.empty()) {
+      fail(callback_error_);
+      return;
+    }
     if (message_complete_) {
       message_complete_ = false;
       complete(false);
@@ -469,6 +473,12 @@ void Connection::destroy() {
            [](uv_handle_t* handle) { delete static_cast<Connection*>(handle->data); });
 }
 
+std::string Connection::decoding_failure() const {
+  if (decoder_.failure() == ContentDecoder::Failure::TooLarge) return "body too large";
+  return "content decoding failed (" + std::string(ContentDecoder::name(decoder_.encoding())) + ": " + decoder_.error() +
+         ")";
+}
+
 // --- llhttp callbacks ----------------------------------------------------------------------
 
 const llhttp_settings_t& Connection::parser_settings() {
@@ -495,6 +505,7 @@ int Connection::on_message_begin(llhttp_t* parser) {
   r.body.clear();
   r.content_length = 0;
   self->last_was_value_ = false;
+  self->decoding_ = false;
   return 0;
 }
 
@@ -533,14 +544,36 @@ int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t le
 
 int Connection::on_headers_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
-  self->response_.status = parser->status_code;
-  // A response to HEAD announces a length but carries no body.
-  return self->head_request_ ? 1 : 0;
+  int status = parser->status_code;
+  self->response_.status = status;
+  // A response to HEAD, a 204 and a 304 carry no body, whatever length they announce
+  // (llhttp only knows this when there is no Content-Length).
+  if (self->head_request_ || status == 204 || status == 304) return 1;
+  if (!self->limits_.discard_body) {
+    if (const HeaderSpan* coding = self->response_.find_header("content-encoding")) {
+      // Unknown codings (br, zstd) stay as they came, as in Python's requests.
+      auto encoding = ContentDecoder::parse(self->response_.header_value(*coding));
+      if (encoding && *encoding != ContentDecoder::Encoding::Identity) {
+        self->decoder_.begin(*encoding);
+        self->decoding_ = true;
+      }
+    }
+  }
+  return 0;
 }
 
 int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
+  if (self->decoding_) {
+    // res.length is the decoded size, as Locust reports len(response.content).
+    if (!self->decoder_.feed(at, length, r.body, self->limits_.max_body)) {
+      self->callback_error_ = self->decoding_failure();
+      return -1;
+    }
+    r.content_length = r.body.size();
+    return 0;
+  }
   r.content_length += length;
   if (self->limits_.discard_body) return 0;
   if (r.body.size() + length > self->limits_.max_body) {
@@ -555,6 +588,10 @@ int Connection::on_message_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
   int status = parser->status_code;
   if (status >= 100 && status < 200 && status != 101) return 0;  // interim response: the real one follows
+  if (self->decoding_ && !self->decoder_.finish()) {
+    self->callback_error_ = self->decoding_failure();
+    return -1;
+  }
   self->message_complete_ = true;
   return HPE_PAUSED;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/http/content_decoder.h"
 #include "runtime/http/dns_cache.h"
 #include "runtime/http/response.h"
 #include "runtime/http/tls.h"
@@ -97,6 +98,7 @@ class Connection final : public DnsWaiter {
   void fail(std::string_view error);
   void fail_from_loop(std::string_view error);
   void complete(bool keep_alive);
+  std::string decoding_failure() const;
   bool connecting() const {
     return state_ == State::Resolving || state_ == State::Connecting || state_ == State::Handshaking;
   }
@@ -151,6 +153,8 @@ class Connection final : public DnsWaiter {
 
   llhttp_t parser_{};
   bool last_was_value_ = false;
+  ContentDecoder decoder_;
+  bool decoding_ = false;  // the body arrives compressed and is decoded as it comes
   ResponseData response_;
 };
 

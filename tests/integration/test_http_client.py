@@ -31,6 +31,21 @@ def test_request_features():
         assert all(float(m.group(1)) < 0.6 for m in re.finditer(r"batch took=([\d.]+)", result.stdout))
 
 
+def test_redirects_cookies_compression_auth():
+    with start_target() as target:
+        result = run_cicada(["run", SCENARIOS / "http_redirects_cookies.lua", "-H", target.url, "-u", "2", "-r", "100",
+                             "--iterations", "6"], timeout=60)
+        report = parse_report(result.stdout)
+        assert report.exceptions == [], result.stdout
+        errors = {text: count for count, text in report.errors}
+        assert set(errors) == {"GET loop: too many redirects", "GET auth denied: HTTP 401 Unauthorized"} | {
+            text for text in errors if text.startswith("GET corrupt gzip: content decoding failed (gzip: ")}, errors
+        assert len(errors) == 3 and all(count == 6 for count in errors.values()), errors
+        # A redirected request is one sample under its original name.
+        assert report.entries[("GET", "chain")]["reqs"] == 6
+        assert report.entries[("POST", "303")]["reqs"] == 6
+
+
 def test_shared_connection_pool():
     def connections(user_class):
         with start_nginx() as nginx:

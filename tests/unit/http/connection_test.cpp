@@ -328,3 +328,14 @@ TEST_CASE("timings: connect on a new connection, none on a reused one") {
   CHECK(second.timings.connect_ns == 0);
   CHECK(second.timings.wait_ns > 0);
 }
+
+TEST_CASE("an HTTP/1.0 answer closes the connection unless it says keep-alive") {
+  Harness h;
+  h.server->push({"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\none", true});
+  h.server->push({"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\ntwo"});
+  h.server->push({ok_response("three")});
+  CHECK(h.exchange("GET", "/").body == "one");
+  CHECK(h.exchange("GET", "/").body == "two");
+  CHECK(h.exchange("GET", "/").body == "three");
+  CHECK(h.server->connections_accepted() == 2);
+}

@@ -46,7 +46,7 @@ const char kResponseSuccessMethod = 0;
 const char kResponseFailureMethod = 0;
 
 struct LuaResponse {
-  http::ResponseData data;
+  http::ResponseData* data = nullptr;  // owned; back to the runtime's pool when collected
   http::HttpRuntime* runtime = nullptr;
   int headers_ref = LUA_NOREF;  // the headers table, built on first access
   bool awaiting_verdict = false;  // catch_response: recorded by res:success()/res:failure()
@@ -70,7 +70,6 @@ struct PendingRequest {
   std::string method;            // as sent now (a 303 turns a POST into a GET)
   std::string original_method;   // what the sample is recorded under
   std::string name;
-  std::string original_url;
   http::Url url;                 // where the current hop goes
   std::string url_text;
   http::HeaderBlock headers;
@@ -166,76 +165,123 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
-// Reads opts.<field> as a positive number of seconds, or leaves `value` as it is when absent.
-void read_seconds(lua_State* L, int opts, const char* field, double* value) {
-  lua_getfield(L, opts, field);
-  if (!lua_isnil(L, -1)) {
-    double seconds = lua_tonumber(L, -1);
-    if (!lua_isnumber(L, -1) || !(seconds > 0) || !std::isfinite(seconds))
-      luaL_error(L, "%s must be a number of seconds > 0", field);
-    *value = seconds;
+// Options of a request, or of a client (a user class's `client = {...}`), read in one pass
+// over the table: each known field lands in a stack slot, an unknown one is an error (a typo
+// such as `timout` must not silently do nothing).
+enum Option {
+  kParams, kName, kHeaders, kCookies, kAuth, kBody, kJson, kForm, kFiles, kTimeout, kConnectTimeout,
+  kFirstByteTimeout, kIdleTimeout, kMaxBody, kDiscardBody, kVerify, kCert, kAllowRedirects, kMaxRedirects,
+  kCatchResponse, kPool, kOptionCount
+};
+
+constexpr std::string_view kOptionNames[kOptionCount] = {
+    "params", "name", "headers", "cookies", "auth", "body", "json", "form", "files", "timeout", "connect_timeout",
+    "first_byte_timeout", "idle_timeout", "max_body", "discard_body", "verify", "cert", "allow_redirects",
+    "max_redirects", "catch_response", "pool",
+};
+
+constexpr std::uint32_t bit(Option option) { return 1u << option; }
+constexpr std::uint32_t kLimitOptions = bit(kTimeout) | bit(kConnectTimeout) | bit(kFirstByteTimeout) |
+                                        bit(kIdleTimeout) | bit(kMaxBody) | bit(kDiscardBody);
+constexpr std::uint32_t kTlsOptions = bit(kVerify) | bit(kCert);
+constexpr std::uint32_t kRequestOptions = kLimitOptions | kTlsOptions | bit(kParams) | bit(kName) | bit(kHeaders) |
+                                          bit(kCookies) | bit(kAuth) | bit(kBody) | bit(kJson) | bit(kForm) |
+                                          bit(kFiles) | bit(kAllowRedirects) | bit(kCatchResponse);
+constexpr std::uint32_t kClientOptions =
+    kLimitOptions | kTlsOptions | bit(kAllowRedirects) | bit(kMaxRedirects) | bit(kPool);
+
+struct OptionSlots {
+  int base = 0;  // slot of option i is base + i; nil when absent
+  std::uint32_t present = 0;
+  bool has(Option option) const { return (present & bit(option)) != 0; }
+  int at(Option option) const { return base + option; }
+};
+
+OptionSlots collect_options(lua_State* L, int table, std::uint32_t allowed, const char* what) {
+  OptionSlots slots;
+  lua_checkstack(L, kOptionCount + 4);
+  slots.base = lua_gettop(L) + 1;
+  lua_settop(L, slots.base + kOptionCount - 1);
+  lua_pushnil(L);
+  while (lua_next(L, table) != 0) {
+    std::string_view key = lua_type(L, -2) == LUA_TSTRING ? to_view(L, -2) : std::string_view{};
+    int found = -1;
+    for (int i = 0; i < kOptionCount && found < 0; ++i)
+      if ((allowed & (1u << i)) && kOptionNames[i] == key) found = i;
+    if (found < 0) {
+      std::string known;
+      for (int i = 0; i < kOptionCount; ++i)
+        if (allowed & (1u << i)) known.append(known.empty() ? "" : ", ").append(kOptionNames[i]);
+      const char* shown = lua_type(L, -2) == LUA_TSTRING || lua_type(L, -2) == LUA_TNUMBER
+                              ? (lua_pushvalue(L, -2), lua_tostring(L, -1))
+                              : luaL_typename(L, -2);
+      luaL_error(L, "unknown %s option '%s' (known: %s)", what, shown, known.c_str());
+    }
+    slots.present |= 1u << found;
+    lua_replace(L, slots.base + found);  // pops the value, keeps the key for lua_next
   }
-  lua_pop(L, 1);
+  return slots;
 }
 
-void read_bool(lua_State* L, int opts, const char* field, bool* value) {
-  lua_getfield(L, opts, field);
-  if (!lua_isnil(L, -1)) {
-    if (!lua_isboolean(L, -1)) luaL_error(L, "%s must be true or false", field);
-    *value = lua_toboolean(L, -1) != 0;
+double seconds_at(lua_State* L, int index, std::string_view name) {
+  double seconds = lua_tonumber(L, index);
+  if (!lua_isnumber(L, index) || !(seconds > 0) || !std::isfinite(seconds))
+    luaL_error(L, "%s must be a number of seconds > 0", std::string(name).c_str());
+  return seconds;
+}
+
+bool bool_at(lua_State* L, int index, std::string_view name) {
+  if (!lua_isboolean(L, index)) luaL_error(L, "%s must be true or false", std::string(name).c_str());
+  return lua_toboolean(L, index) != 0;
+}
+
+void read_limits(lua_State* L, const OptionSlots& o, http::ExchangeLimits* limits) {
+  if (!(o.present & kLimitOptions)) return;
+  if (o.has(kTimeout)) limits->timeout_s = seconds_at(L, o.at(kTimeout), "timeout");
+  if (o.has(kConnectTimeout)) limits->connect_timeout_s = seconds_at(L, o.at(kConnectTimeout), "connect_timeout");
+  if (o.has(kFirstByteTimeout))
+    limits->first_byte_timeout_s = seconds_at(L, o.at(kFirstByteTimeout), "first_byte_timeout");
+  if (o.has(kIdleTimeout)) limits->idle_timeout_s = seconds_at(L, o.at(kIdleTimeout), "idle_timeout");
+  if (o.has(kDiscardBody)) limits->discard_body = bool_at(L, o.at(kDiscardBody), "discard_body");
+  if (o.has(kMaxBody)) {
+    double bytes = lua_tonumber(L, o.at(kMaxBody));
+    if (!lua_isnumber(L, o.at(kMaxBody)) || bytes < 1) luaL_error(L, "max_body must be a number of bytes >= 1");
+    limits->max_body = static_cast<std::size_t>(bytes);
   }
-  lua_pop(L, 1);
 }
 
 // verify = true | false | "ca.pem"; cert = "both.pem" | {"cert.pem", "key.pem"} (requests' forms).
 // Returns true when either was given.
-bool read_tls(lua_State* L, int opts, http::TlsSettings* tls) {
-  bool given = false;
-  lua_getfield(L, opts, "verify");
-  if (lua_isboolean(L, -1)) {
-    tls->verify = lua_toboolean(L, -1) != 0;
-    given = true;
-  } else if (lua_isstring(L, -1)) {
-    tls->verify = true;
-    tls->ca_file = lua_tostring(L, -1);
-    given = true;
-  } else if (!lua_isnil(L, -1)) {
-    luaL_error(L, "verify must be true, false or the path of a CA file");
+bool read_tls(lua_State* L, const OptionSlots& o, http::TlsSettings* tls) {
+  if (!(o.present & kTlsOptions)) return false;
+  if (o.has(kVerify)) {
+    int v = o.at(kVerify);
+    if (lua_isboolean(L, v)) {
+      tls->verify = lua_toboolean(L, v) != 0;
+    } else if (lua_type(L, v) == LUA_TSTRING) {
+      tls->verify = true;
+      tls->ca_file = lua_tostring(L, v);
+    } else {
+      luaL_error(L, "verify must be true, false or the path of a CA file");
+    }
   }
-  lua_pop(L, 1);
-  lua_getfield(L, opts, "cert");
-  if (lua_isstring(L, -1)) {
-    tls->cert_file = lua_tostring(L, -1);
-    tls->key_file.clear();
-    given = true;
-  } else if (lua_istable(L, -1)) {
-    lua_rawgeti(L, -1, 1);
-    lua_rawgeti(L, -2, 2);
-    if (!lua_isstring(L, -2) || !lua_isstring(L, -1)) luaL_error(L, "cert must be a path or {cert_path, key_path}");
-    tls->cert_file = lua_tostring(L, -2);
-    tls->key_file = lua_tostring(L, -1);
-    lua_pop(L, 2);
-    given = true;
-  } else if (!lua_isnil(L, -1)) {
-    luaL_error(L, "cert must be a path or {cert_path, key_path}");
+  if (o.has(kCert)) {
+    int c = o.at(kCert);
+    if (lua_type(L, c) == LUA_TSTRING) {
+      tls->cert_file = lua_tostring(L, c);
+      tls->key_file.clear();
+    } else if (lua_istable(L, c)) {
+      lua_rawgeti(L, c, 1);
+      lua_rawgeti(L, c, 2);
+      if (!lua_isstring(L, -2) || !lua_isstring(L, -1)) luaL_error(L, "cert must be a path or {cert_path, key_path}");
+      tls->cert_file = lua_tostring(L, -2);
+      tls->key_file = lua_tostring(L, -1);
+      lua_pop(L, 2);
+    } else {
+      luaL_error(L, "cert must be a path or {cert_path, key_path}");
+    }
   }
-  lua_pop(L, 1);
-  return given;
-}
-
-void read_limits(lua_State* L, int opts, http::ExchangeLimits* limits) {
-  read_seconds(L, opts, "timeout", &limits->timeout_s);
-  read_seconds(L, opts, "connect_timeout", &limits->connect_timeout_s);
-  read_seconds(L, opts, "first_byte_timeout", &limits->first_byte_timeout_s);
-  read_seconds(L, opts, "idle_timeout", &limits->idle_timeout_s);
-  read_bool(L, opts, "discard_body", &limits->discard_body);
-  lua_getfield(L, opts, "max_body");
-  if (!lua_isnil(L, -1)) {
-    double bytes = lua_tonumber(L, -1);
-    if (!lua_isnumber(L, -1) || bytes < 1) luaL_error(L, "max_body must be a number of bytes >= 1");
-    limits->max_body = static_cast<std::size_t>(bytes);
-  }
-  lua_pop(L, 1);
+  return true;
 }
 
 // --- building the request ---------------------------------------------------------------
@@ -442,32 +488,29 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
   }
 
   bool name_given = false;
-  if (has_opts) {
-    int top = lua_gettop(L);
-    lua_getfield(L, opts_index, "params");
-    if (!lua_isnil(L, -1)) {
-      luaL_argcheck(L, lua_istable(L, -1), 3, "opts.params must be a table");
+  int top = lua_gettop(L);
+  OptionSlots o;
+  if (has_opts) o = collect_options(L, opts_index, kRequestOptions, "request");
+  if (o.present) {
+    if (o.has(kParams)) {
+      luaL_argcheck(L, lua_istable(L, o.at(kParams)), 3, "opts.params must be a table");
       std::string& p = request->url.path;
       p.push_back(p.find('?') == std::string::npos ? '?' : '&');
-      append_encoded_pairs(L, lua_gettop(L), p, "opts.params");
+      append_encoded_pairs(L, o.at(kParams), p, "opts.params");
       if (p.back() == '?' || p.back() == '&') p.pop_back();
     }
-    lua_getfield(L, opts_index, "name");
-    if (!lua_isnil(L, -1)) {
-      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "opts.name must be a string");
-      request->name.assign(to_view(L, -1));
+    if (o.has(kName)) {
+      if (lua_type(L, o.at(kName)) != LUA_TSTRING) luaL_error(L, "opts.name must be a string");
+      request->name.assign(to_view(L, o.at(kName)));
       name_given = true;
     }
-    lua_getfield(L, opts_index, "headers");
-    if (!lua_isnil(L, -1)) read_headers(L, lua_gettop(L), request->headers);
-    lua_getfield(L, opts_index, "cookies");
-    if (!lua_isnil(L, -1)) read_cookie_pairs(L, lua_gettop(L), request->extra_cookies);
-
-    lua_getfield(L, opts_index, "auth");
-    if (!lua_isnil(L, -1)) {
-      if (!lua_istable(L, -1)) luaL_error(L, "opts.auth must be {user, password}");
-      lua_rawgeti(L, -1, 1);
-      lua_rawgeti(L, -2, 2);
+    if (o.has(kHeaders)) read_headers(L, o.at(kHeaders), request->headers);
+    if (o.has(kCookies)) read_cookie_pairs(L, o.at(kCookies), request->extra_cookies);
+    if (o.has(kAuth)) {
+      int auth = o.at(kAuth);
+      if (!lua_istable(L, auth)) luaL_error(L, "opts.auth must be {user, password}");
+      lua_rawgeti(L, auth, 1);
+      lua_rawgeti(L, auth, 2);
       if (!lua_isstring(L, -2) || !lua_isstring(L, -1)) luaL_error(L, "opts.auth must be {user, password}");
       if (!request->headers.has(http::HeaderBlock::kAuthorization)) {
         std::string credentials = std::string(to_view(L, -2)) + ":" + std::string(to_view(L, -1));
@@ -475,61 +518,48 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
       }
       lua_pop(L, 2);
     }
-
-    lua_getfield(L, opts_index, "body");
-    lua_getfield(L, opts_index, "json");
-    lua_getfield(L, opts_index, "form");
-    lua_getfield(L, opts_index, "files");
-    int body_index = lua_gettop(L) - 3, json_index = body_index + 1, form_index = body_index + 2,
-        files_index = body_index + 3;
-    int bodies = !lua_isnil(L, body_index) + !lua_isnil(L, json_index) +
-                 (!lua_isnil(L, form_index) && lua_isnil(L, files_index)) + !lua_isnil(L, files_index);
+    int bodies = o.has(kBody) + o.has(kJson) + (o.has(kForm) && !o.has(kFiles)) + o.has(kFiles);
     if (bodies > 1) luaL_error(L, "give one of opts.body, opts.json, opts.form, opts.files (form fields go with files)");
-    if (!lua_isnil(L, body_index)) {
-      if (lua_type(L, body_index) != LUA_TSTRING) luaL_error(L, "opts.body must be a string (use opts.json for tables)");
-      request->body.assign(to_view(L, body_index));
-    } else if (!lua_isnil(L, json_index)) {
+    if (o.has(kBody)) {
+      if (lua_type(L, o.at(kBody)) != LUA_TSTRING) luaL_error(L, "opts.body must be a string (use opts.json for tables)");
+      request->body.assign(to_view(L, o.at(kBody)));
+    } else if (o.has(kJson)) {
       push_registry_slot(L, &kJsonEncode);
-      lua_pushvalue(L, json_index);
+      lua_pushvalue(L, o.at(kJson));
       if (lua_pcall(L, 1, 1, 0) != 0) luaL_error(L, "opts.json cannot be encoded: %s", lua_tostring(L, -1));
       request->body.assign(to_view(L, -1));
       request->content_type = "application/json";
-    } else if (!lua_isnil(L, files_index)) {
-      write_multipart(L, files_index, form_index, request->body, request->content_type);
-    } else if (!lua_isnil(L, form_index)) {
-      luaL_argcheck(L, lua_istable(L, form_index), 3, "opts.form must be a table");
-      append_encoded_pairs(L, form_index, request->body, "opts.form");
+      lua_pop(L, 1);
+    } else if (o.has(kFiles)) {
+      write_multipart(L, o.at(kFiles), o.has(kForm) ? o.at(kForm) : 0, request->body, request->content_type);
+    } else if (o.has(kForm)) {
+      luaL_argcheck(L, lua_istable(L, o.at(kForm)), 3, "opts.form must be a table");
+      append_encoded_pairs(L, o.at(kForm), request->body, "opts.form");
       request->content_type = "application/x-www-form-urlencoded";
     }
-
-    read_limits(L, opts_index, &request->limits);
-    request->tls = defaults.tls;
-    request->own_tls = read_tls(L, opts_index, &request->tls);
-    lua_getfield(L, opts_index, "allow_redirects");
-    if (!lua_isnil(L, -1)) {
-      if (!lua_isboolean(L, -1)) luaL_error(L, "opts.allow_redirects must be true or false");
-      request->allow_redirects = lua_toboolean(L, -1) != 0;
+    read_limits(L, o, &request->limits);
+    if (o.present & kTlsOptions) {
+      request->tls = defaults.tls;
+      request->own_tls = read_tls(L, o, &request->tls);
     }
-    lua_getfield(L, opts_index, "catch_response");
-    request->catch_response = lua_toboolean(L, -1) != 0;
-    lua_settop(L, top);
+    if (o.has(kAllowRedirects)) request->allow_redirects = bool_at(L, o.at(kAllowRedirects), "opts.allow_redirects");
+    if (o.has(kCatchResponse)) request->catch_response = lua_toboolean(L, o.at(kCatchResponse)) != 0;
   }
   if (!name_given) request->name.assign(request->url.path);
-  request->url_text = http::to_string(request->url);
-  request->original_url = request->url_text;
 
   if (ctx->failure_listener_ref != LUA_NOREF) {
     // request_failure listeners see what was sent; only built when someone listens.
+    std::string url = http::to_string(request->url);
     lua_createtable(L, 0, 5);
     lua_pushlstring(L, request->method.data(), request->method.size());
     lua_setfield(L, -2, "method");
-    lua_pushlstring(L, request->url_text.data(), request->url_text.size());
+    lua_pushlstring(L, url.data(), url.size());
     lua_setfield(L, -2, "url");
     lua_pushlstring(L, request->name.data(), request->name.size());
     lua_setfield(L, -2, "name");
-    if (has_opts) lua_getfield(L, opts_index, "headers");
-    if (!has_opts || !lua_istable(L, -1)) {
-      if (has_opts) lua_pop(L, 1);
+    if (o.has(kHeaders)) {
+      lua_pushvalue(L, o.at(kHeaders));
+    } else {
       lua_newtable(L);
     }
     lua_setfield(L, -2, "headers");
@@ -539,10 +569,11 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
     }
     request->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
+  lua_settop(L, top);
 }
 
-void on_exchange_done(void* waiter, http::ResponseData& data);
-void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override);
+void on_exchange_done(void* waiter, std::unique_ptr<http::ResponseData>& slot);
+void finish_request(PendingRequest* request, std::unique_ptr<http::ResponseData>& data, const char* error_override);
 
 // Sends the current hop of `request` on a connection of its client. Returns false (with no
 // exchange started) when the user has too many requests in flight to that endpoint.
@@ -551,6 +582,7 @@ bool send_hop(PendingRequest* request) {
   http::Connection* connection = client->acquire(request->url);
   if (!connection) return false;
   request->connection = connection;
+  request->url_text.assign(connection->origin()).append(request->url.path);
 
   // The jar's cookies for this hop (its host and path), then the request's own.
   thread_local std::string cookie;
@@ -584,6 +616,7 @@ bool send_hop(PendingRequest* request) {
     exchange.limits.timeout_s = std::max(0.001, request->limits.timeout_s - spent);
   }
   exchange.tls = request->own_tls ? &request->tls : &client->options().tls;
+  if (request->history.empty()) exchange.started_ns = request->started_ns;
   exchange.waiter = request;
   exchange.on_complete = &on_exchange_done;
   connection->start(exchange);
@@ -620,28 +653,29 @@ bool follow_redirect(PendingRequest* request, http::ResponseData& data, const ch
   bool same_host = next->host == request->url.host && next->port == request->url.port && next->scheme == request->url.scheme;
   if (!same_host) request->headers.remove("authorization");  // credentials stay with their host
   request->url = std::move(*next);
-  request->url_text = http::to_string(request->url);
   return send_hop(request);
 }
 
-void push_response(lua_State* L, PendingRequest* request, http::ResponseData& data, const char* error_override) {
+void push_response(lua_State* L, PendingRequest* request, std::unique_ptr<http::ResponseData>& data,
+                   const char* error_override) {
   loop::ThreadContext* ctx = request->context;
   auto* response = new (lua_newuserdata(L, sizeof(LuaResponse))) LuaResponse{};
   response->runtime = ctx->http;
-  ctx->http->take_pooled(response->data);
-  response->data.swap(data);
-  if (error_override) response->data.error = error_override;
-  response->data.elapsed_ns = uv_hrtime() - request->started_ns;
-  response->data.method.assign(request->original_method);  // a redirect may have changed it
-  response->data.name.assign(request->name);
+  response->data = data.release();
+  http::ResponseData& d = *response->data;
+  if (error_override) d.error = error_override;
+  d.elapsed_ns = d.completed_ns - request->started_ns;  // every redirect included
+  d.method.assign(request->original_method);  // a redirect may have changed it
+  d.name.assign(request->name);
+  d.timings = request->timings;
   response->history.swap(request->history);
-  response->data.timings = request->timings;
   push_registry_slot(L, &kResponseMetatable);
   lua_setmetatable(L, -2);
 }
 
-void on_exchange_done(void* waiter, http::ResponseData& data) {
+void on_exchange_done(void* waiter, std::unique_ptr<http::ResponseData>& slot) {
   auto* request = static_cast<PendingRequest*>(waiter);
+  http::ResponseData& data = *slot;
   request->client->release(request->connection);
   request->connection = nullptr;
   // Every hop's Set-Cookie lines go to the jar, one at a time (Expires dates hold commas).
@@ -661,12 +695,12 @@ void on_exchange_done(void* waiter, http::ResponseData& data) {
   total.receive_ns += hop.receive_ns;
   const char* error_override = nullptr;
   if (data.error.empty() && follow_redirect(request, data, &error_override)) return;
-  finish_request(request, data, error_override);
+  finish_request(request, slot, error_override);
 }
 
 // The last hop is done: make the response, record it (unless the script decides), and hand it
 // to the user (or to its batch).
-void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override) {
+void finish_request(PendingRequest* request, std::unique_ptr<http::ResponseData>& data, const char* error_override) {
   loop::ThreadContext* ctx = request->context;
   vu::Vu* user = request->user;
   lua_State* L = ctx->main_state;
@@ -687,7 +721,7 @@ void finish_request(PendingRequest* request, http::ResponseData& data, const cha
       lua_rawgeti(L, LUA_REGISTRYINDEX, request->request_ref);
       request_index = lua_gettop(L);
     }
-    record_sample(L, ctx, sample_of(*request, response->data, response->data.error), response_index, request_index);
+    record_sample(L, ctx, sample_of(*request, *response->data, response->data->error), response_index, request_index);
     lua_settop(L, response_index);
   }
 
@@ -726,16 +760,17 @@ void abort_request(PendingRequest* request) {
   release_pending_request(request);
 }
 
-// Requests are prepared in this scratch object and moved into a pooled one only once every
-// argument checked out: a Lua error half-way leaves nothing to clean up.
-PendingRequest& scratch_request() {
-  thread_local PendingRequest scratch;
-  return scratch;
+// The pooled request being prepared. When prepare_request raises a Lua error half-way, it
+// stays here for the next request: nothing leaks, and nothing is copied when all goes well.
+thread_local std::unique_ptr<PendingRequest> preparing;
+
+PendingRequest* preparing_request() {
+  if (!preparing) preparing.reset(acquire_pending_request());
+  return preparing.get();
 }
 
 PendingRequest* take_prepared(loop::ThreadContext* ctx, http::Client* client, vu::Vu* user) {
-  PendingRequest* request = acquire_pending_request();
-  std::swap(*request, scratch_request());
+  PendingRequest* request = preparing.release();
   request->context = ctx;
   request->client = client;
   request->user = user;
@@ -747,7 +782,7 @@ int start_request(lua_State* L, std::string_view method, int path_index, int opt
   loop::ThreadContext* ctx = context(L);
   http::Client* client = check_client(L, 1);
   vu::Vu* user = running_user_or_error(L, ctx);
-  prepare_request(L, ctx, client, method, path_index, opts_index, &scratch_request());
+  prepare_request(L, ctx, client, method, path_index, opts_index, preparing_request());
   PendingRequest* request = take_prepared(ctx, client, user);
   request->started_ns = uv_hrtime();
   if (!send_hop(request)) {
@@ -823,7 +858,7 @@ int client_batch(lua_State* L) {
     lua_pushcfunction(L, [](lua_State* inner) -> int {
       auto* c = static_cast<loop::ThreadContext*>(lua_touserdata(inner, 1));
       auto* cl = static_cast<http::Client*>(lua_touserdata(inner, 2));
-      prepare_request(inner, c, cl, method, 3, lua_isnil(inner, 4) ? 0 : 4, &scratch_request());
+      prepare_request(inner, c, cl, method, 3, lua_isnil(inner, 4) ? 0 : 4, preparing_request());
       return 0;
     });
     lua_pushlightuserdata(L, ctx);
@@ -980,21 +1015,21 @@ int new_client(lua_State* L) {
   options.tls = ctx->http->defaults().tls;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    read_limits(L, 2, &options.limits);
-    read_tls(L, 2, &options.tls);
-    read_bool(L, 2, "allow_redirects", &options.allow_redirects);
-    lua_getfield(L, 2, "max_redirects");
-    if (!lua_isnil(L, -1)) {
-      if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0) return luaL_error(L, "max_redirects must be a number >= 0");
-      options.max_redirects = static_cast<int>(lua_tonumber(L, -1));
+    OptionSlots o = collect_options(L, 2, kClientOptions, "client");
+    read_limits(L, o, &options.limits);
+    read_tls(L, o, &options.tls);
+    if (o.has(kAllowRedirects)) options.allow_redirects = bool_at(L, o.at(kAllowRedirects), "allow_redirects");
+    if (o.has(kMaxRedirects)) {
+      if (!lua_isnumber(L, o.at(kMaxRedirects)) || lua_tonumber(L, o.at(kMaxRedirects)) < 0)
+        return luaL_error(L, "max_redirects must be a number >= 0");
+      options.max_redirects = static_cast<int>(lua_tonumber(L, o.at(kMaxRedirects)));
     }
-    lua_getfield(L, 2, "pool");
-    if (!lua_isnil(L, -1)) {
-      std::string_view pool = lua_isstring(L, -1) ? to_view(L, -1) : std::string_view{};
+    if (o.has(kPool)) {
+      std::string_view pool = lua_type(L, o.at(kPool)) == LUA_TSTRING ? to_view(L, o.at(kPool)) : std::string_view{};
       if (pool != "user" && pool != "thread") return luaL_error(L, "pool must be \"user\" or \"thread\"");
       options.share_connections = pool == "thread";
     }
-    lua_pop(L, 2);
+    lua_settop(L, 2);
   }
   void* memory = lua_newuserdata(L, sizeof(http::Client));
   new (memory) http::Client(ctx->http, std::move(base), std::move(options));
@@ -1010,7 +1045,7 @@ void push_headers(lua_State* L, LuaResponse* response) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, response->headers_ref);
     return;
   }
-  const http::ResponseData& data = response->data;
+  const http::ResponseData& data = *response->data;
   lua_createtable(L, 0, static_cast<int>(data.headers.size()));
   for (const http::HeaderSpan& h : data.headers) {
     std::string name = lowercase(data.header_name(h));
@@ -1058,14 +1093,14 @@ void push_timings(lua_State* L, const http::Timings& t) {
 int response_json(lua_State* L) {
   LuaResponse* response = check_response(L, 1);
   push_registry_slot(L, &kJsonDecode);
-  lua_pushlstring(L, response->data.body.data(), response->data.body.size());
+  lua_pushlstring(L, response->data->body.data(), response->data->body.size());
   if (lua_pcall(L, 1, 1, 0) != 0) {
     std::string reason(to_view(L, -1));
-    std::string preview = response->data.body.substr(0, 60);
+    std::string preview = response->data->body.substr(0, 60);
     for (char& c : preview)
       if (c == '\n' || c == '\r') c = ' ';
     return luaL_error(L, "res:json(): the body of %s is not valid JSON (%s); body starts with: \"%s\"",
-                      response->data.url.c_str(), reason.c_str(), preview.c_str());
+                      response->data->url.c_str(), reason.c_str(), preview.c_str());
   }
   return 1;
 }
@@ -1075,13 +1110,13 @@ void settle(lua_State* L, LuaResponse* response, std::string_view error) {
   response->awaiting_verdict = false;
   loop::ThreadContext* ctx = loop::ThreadContext::from(L);
   Sample sample;
-  sample.method = response->data.method;
-  sample.name = response->data.name;
-  sample.response_us = (response->data.elapsed_ns + 500) / 1000;
-  sample.length = response->data.content_length;
+  sample.method = response->data->method;
+  sample.name = response->data->name;
+  sample.response_us = (response->data->elapsed_ns + 500) / 1000;
+  sample.length = response->data->content_length;
   sample.error = error;
-  sample.status = response->data.status;
-  sample.url = response->data.url;
+  sample.status = response->data->status;
+  sample.url = response->data->url;
   record_sample(L, ctx, sample, 1, 0);
 }
 
@@ -1111,7 +1146,7 @@ int response_failure(lua_State* L) {
 // Called by the scheduler when the task that made a catch_response request ends.
 int response_task_end(lua_State* L) {
   LuaResponse* response = check_response(L, 1);
-  if (response->awaiting_verdict) settle(L, response, response->data.error);
+  if (response->awaiting_verdict) settle(L, response, response->data->error);
   return 0;
 }
 
@@ -1120,7 +1155,7 @@ int response_index(lua_State* L) {
   std::size_t length = 0;
   const char* key = lua_tolstring(L, 2, &length);
   if (!key) return 0;
-  const http::ResponseData& data = response->data;
+  const http::ResponseData& data = *response->data;
   std::string_view k(key, length);
   if (k == "status") {
     lua_pushinteger(L, data.status);
@@ -1172,17 +1207,17 @@ int response_index(lua_State* L) {
 int response_gc(lua_State* L) {
   auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
   if (response->headers_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, response->headers_ref);
-  response->runtime->give_back(response->data);
+  response->runtime->give_back(std::unique_ptr<http::ResponseData>(response->data));
   response->~LuaResponse();
   return 0;
 }
 
 int response_tostring(lua_State* L) {
   auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
-  if (response->data.status == 0) {
-    lua_pushfstring(L, "<Response [%s]>", response->data.error.c_str());
+  if (response->data->status == 0) {
+    lua_pushfstring(L, "<Response [%s]>", response->data->error.c_str());
   } else {
-    lua_pushfstring(L, "<Response [%d]>", response->data.status);
+    lua_pushfstring(L, "<Response [%d]>", response->data->status);
   }
   return 1;
 }

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +44,8 @@ struct ExchangeLimits {
 class Connection final : public DnsWaiter {
  public:
   // Called when an exchange ends, successfully or not; `response` may be swapped out.
-  using Completion = void (*)(void* waiter, ResponseData& response);
+  // The callee may take the response (the connection then takes a fresh one from the pool).
+  using Completion = void (*)(void* waiter, std::unique_ptr<ResponseData>& response);
 
   struct Exchange {
     std::string_view method;
@@ -51,6 +53,7 @@ class Connection final : public DnsWaiter {
     std::string_view url;   // for the response and reports
     ExchangeLimits limits;
     const TlsSettings* tls = nullptr;  // https: how to verify and which client certificate
+    std::uint64_t started_ns = 0;      // uv_hrtime() of the call, when the caller has it (saves a clock read)
     void* waiter = nullptr;
     Completion on_complete = nullptr;
   };
@@ -155,7 +158,7 @@ class Connection final : public DnsWaiter {
   bool last_was_value_ = false;
   ContentDecoder decoder_;
   bool decoding_ = false;  // the body arrives compressed and is decoded as it comes
-  ResponseData response_;
+  std::unique_ptr<ResponseData> response_;
 };
 
 }  // namespace cicada::http

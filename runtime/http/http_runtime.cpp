@@ -2,18 +2,18 @@
 
 namespace cicada::http {
 
-void HttpRuntime::take_pooled(ResponseData& into) {
-  if (spare_responses_.empty()) return;
-  into.swap(spare_responses_.back());
+std::unique_ptr<ResponseData> HttpRuntime::take_response() {
+  if (spare_responses_.empty()) return std::make_unique<ResponseData>();
+  std::unique_ptr<ResponseData> response = std::move(spare_responses_.back());
   spare_responses_.pop_back();
-  into.clear();
+  return response;
 }
 
-void HttpRuntime::give_back(ResponseData& from) {
+void HttpRuntime::give_back(std::unique_ptr<ResponseData> response) {
   // Huge bodies are not worth keeping around; everything else is.
-  if (spare_responses_.size() >= kMaxPooled || from.body.capacity() > kMaxPooledBodyCapacity) return;
-  spare_responses_.emplace_back();
-  spare_responses_.back().swap(from);
+  if (spare_responses_.size() >= kMaxPooled || response->body.capacity() > kMaxPooledBodyCapacity) return;
+  response->clear();
+  spare_responses_.push_back(std::move(response));
 }
 
 }  // namespace cicada::http

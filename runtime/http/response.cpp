@@ -24,6 +24,7 @@ void ResponseData::swap(ResponseData& other) noexcept {
   method.swap(other.method);
   name.swap(other.name);
   std::swap(elapsed_ns, other.elapsed_ns);
+  std::swap(completed_ns, other.completed_ns);
   std::swap(content_length, other.content_length);
   std::swap(timings, other.timings);
 }

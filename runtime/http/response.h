@@ -33,6 +33,7 @@ struct ResponseData {
   std::string method;          // the request's method and stats name
   std::string name;
   std::uint64_t elapsed_ns = 0;
+  std::uint64_t completed_ns = 0;    // uv_hrtime() when the exchange ended
   std::uint64_t content_length = 0;  // body bytes received
   Timings timings;
 
@@ -51,6 +52,7 @@ struct ResponseData {
     method.clear();
     name.clear();
     elapsed_ns = 0;
+    completed_ns = 0;
     content_length = 0;
     timings = Timings{};
   }

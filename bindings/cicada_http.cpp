@@ -45,12 +45,42 @@ const char kResponseJsonMethod = 0;
 const char kResponseSuccessMethod = 0;
 const char kResponseFailureMethod = 0;
 
+// The response object: one userdata holding everything in Lua-managed memory: this header,
+// then the header spans, then the text (header bytes, body, url, method, name, error). It
+// needs no finalizer and no pool, and the garbage collector sees its real size. Lua values
+// (the body string, the headers table) are made only when the script asks for them; the
+// headers table and the redirect history are kept in the userdata's environment table.
+struct Piece {
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+
 struct LuaResponse {
-  http::ResponseData* data = nullptr;  // owned; back to the runtime's pool when collected
-  http::HttpRuntime* runtime = nullptr;
-  int headers_ref = LUA_NOREF;  // the headers table, built on first access
+  int status = 0;
+  std::uint32_t header_count = 0;
+  std::uint64_t elapsed_ns = 0;
+  std::uint64_t content_length = 0;
+  http::Timings timings;
   bool awaiting_verdict = false;  // catch_response: recorded by res:success()/res:failure()
-  std::vector<std::pair<int, std::string>> history;  // redirects followed: (status, url)
+  bool has_environment = false;   // headers/history table set as the userdata's environment
+  Piece header_bytes, body, url, method, name, error;
+
+  const http::HeaderSpan* spans() const { return reinterpret_cast<const http::HeaderSpan*>(this + 1); }
+  const char* text() const { return reinterpret_cast<const char*>(spans() + header_count); }
+  std::string_view view(Piece piece) const { return {text() + piece.offset, piece.length}; }
+  std::string_view header_name(const http::HeaderSpan& h) const {
+    return view(header_bytes).substr(h.name_offset, h.name_length);
+  }
+  std::string_view header_value(const http::HeaderSpan& h) const {
+    return view(header_bytes).substr(h.value_offset, h.value_length);
+  }
+  const http::HeaderSpan* find_header(std::string_view wanted) const {
+    for (std::uint32_t i = 0; i < header_count; ++i) {
+      std::string_view n = header_name(spans()[i]);
+      if (n.size() == wanted.size() && strncasecmp(n.data(), wanted.data(), n.size()) == 0) return &spans()[i];
+    }
+    return nullptr;
+  }
 };
 
 struct Batch;
@@ -145,17 +175,6 @@ LuaResponse* check_response(lua_State* L, int index) {
   return check_userdata<LuaResponse>(L, index, &kResponseMetatable, "cicada response (use res:json(), with a colon)");
 }
 
-Sample sample_of(const PendingRequest& request, const http::ResponseData& data, std::string_view error) {
-  Sample sample;
-  sample.method = request.original_method;
-  sample.name = request.name;
-  sample.response_us = (data.elapsed_ns + 500) / 1000;  // every redirect included
-  sample.length = data.content_length;
-  sample.error = error;
-  sample.status = data.status;
-  sample.url = data.url;
-  return sample;
-}
 
 // --- reading options ---------------------------------------------------------------------
 
@@ -286,58 +305,89 @@ bool read_tls(lua_State* L, const OptionSlots& o, http::TlsSettings* tls) {
 
 // --- building the request ---------------------------------------------------------------
 
-void append_scalar(lua_State* L, int index, std::string& out, const char* what) {
-  switch (lua_type(L, index)) {
-    case LUA_TSTRING:
-    case LUA_TNUMBER:
-      http::append_query_encoded(out, to_view(L, index));
-      break;
-    case LUA_TBOOLEAN:
-      out += lua_toboolean(L, index) ? "true" : "false";
-      break;
-    default:
-      luaL_error(L, "%s values must be strings, numbers, booleans or lists of them (got %s)", what,
-                 luaL_typename(L, index));
-  }
-}
+// Collects a table of {key = scalar or list of scalars} as (key, text) pairs without one heap
+// allocation per pair: keys are views of the table's own strings, texts go back to back into
+// one reused buffer. Pairs come out sorted by key (list items keep their order), so the same
+// table always gives the same text (and the same stats name).
+class SortedPairs {
+ public:
+  struct Pair {
+    std::string_view key;
+    std::uint32_t value_offset, value_length, sequence;
+  };
 
-// {q = "x", tag = {"a", "b"}} as q=x&tag=a&tag=b, keys sorted so the same table always gives
-// the same text (and the same stats name). Used for opts.params and opts.form.
-void append_encoded_pairs(lua_State* L, int table, std::string& out, const char* what) {
-  thread_local std::vector<std::pair<std::string, std::string>> pairs;
-  pairs.clear();
-  lua_pushnil(L);
-  while (lua_next(L, table) != 0) {
-    if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER) luaL_error(L, "%s keys must be strings", what);
-    lua_pushvalue(L, -2);
-    std::string key(to_view(L, -1));
-    lua_pop(L, 1);
-    if (lua_istable(L, -1)) {
-      int list = lua_gettop(L);
-      for (int i = 1;; ++i) {
-        lua_rawgeti(L, list, i);
-        if (lua_isnil(L, -1)) {
+  // `encode` appends a scalar's text (URL-encoded or as is) to the buffer.
+  template <class Encode>
+  void collect(lua_State* L, int table, const char* what, Encode encode) {
+    pairs_.clear();
+    values_.clear();
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+      if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s keys must be strings", what);
+      std::string_view key = to_view(L, -2);
+      if (lua_istable(L, -1)) {
+        int list = lua_gettop(L);
+        for (int i = 1;; ++i) {
+          lua_rawgeti(L, list, i);
+          if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+          }
+          add(L, key, -1, what, encode);
           lua_pop(L, 1);
-          break;
         }
-        std::string value;
-        append_scalar(L, -1, value, what);
-        pairs.emplace_back(key, std::move(value));
-        lua_pop(L, 1);
+      } else {
+        add(L, key, -1, what, encode);
       }
-    } else {
-      std::string value;
-      append_scalar(L, -1, value, what);
-      pairs.emplace_back(std::move(key), std::move(value));
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    std::sort(pairs_.begin(), pairs_.end(), [](const Pair& a, const Pair& b) {
+      return a.key != b.key ? a.key < b.key : a.sequence < b.sequence;
+    });
   }
-  std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [key, value] : pairs) {
+
+  const std::vector<Pair>& pairs() const { return pairs_; }
+  std::string_view value(const Pair& pair) const { return {values_.data() + pair.value_offset, pair.value_length}; }
+
+ private:
+  template <class Encode>
+  void add(lua_State* L, std::string_view key, int index, const char* what, Encode encode) {
+    auto offset = static_cast<std::uint32_t>(values_.size());
+    switch (lua_type(L, index)) {
+      case LUA_TSTRING:
+        encode(values_, to_view(L, index));
+        break;
+      case LUA_TNUMBER: {
+        char digits[32];
+        int n = std::snprintf(digits, sizeof digits, "%.14g", lua_tonumber(L, index));
+        encode(values_, std::string_view(digits, static_cast<std::size_t>(n)));
+        break;
+      }
+      case LUA_TBOOLEAN:
+        encode(values_, lua_toboolean(L, index) ? "true" : "false");
+        break;
+      default:
+        luaL_error(L, "%s values must be strings, numbers, booleans or lists of them (got %s)", what,
+                   luaL_typename(L, index));
+    }
+    pairs_.push_back(Pair{key, offset, static_cast<std::uint32_t>(values_.size()) - offset,
+                          static_cast<std::uint32_t>(pairs_.size())});
+  }
+
+  std::vector<Pair> pairs_;
+  std::string values_;
+};
+
+thread_local SortedPairs sorted_pairs;
+
+// {q = "x", tag = {"a", "b"}} as q=x&tag=a&tag=b: opts.params and opts.form.
+void append_encoded_pairs(lua_State* L, int table, std::string& out, const char* what) {
+  sorted_pairs.collect(L, table, what, [](std::string& to, std::string_view text) { http::append_query_encoded(to, text); });
+  for (const auto& pair : sorted_pairs.pairs()) {
     if (!out.empty() && out.back() != '?') out.push_back('&');
-    http::append_query_encoded(out, key);
+    http::append_query_encoded(out, pair.key);
     out.push_back('=');
-    out += value;
+    out.append(sorted_pairs.value(pair));
   }
 }
 
@@ -346,24 +396,14 @@ std::string_view path_only(std::string_view target) { return target.substr(0, ta
 // opts.cookies = {name = value}: "a=1; b=2" (sorted, so the header is the same every time).
 void read_cookie_pairs(lua_State* L, int table, std::string& out) {
   luaL_argcheck(L, lua_istable(L, table), 3, "opts.cookies must be a table of name = value");
-  thread_local std::vector<std::pair<std::string, std::string>> pairs;
-  pairs.clear();
-  lua_pushnil(L);
-  while (lua_next(L, table) != 0) {
-    if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) luaL_error(L, "opts.cookies must be a table of name = value");
-    std::string name(to_view(L, -2));
-    lua_pushvalue(L, -1);
-    std::string value(to_view(L, -1));
-    lua_pop(L, 2);
-    if (name.find_first_of("=; \r\n") != std::string::npos || value.find_first_of(";\r\n") != std::string::npos)
-      luaL_error(L, "opts.cookies[\"%s\"]: names and values cannot hold ';', '=' (names), spaces (names) or line breaks",
-                 name.c_str());
-    pairs.emplace_back(std::move(name), std::move(value));
-  }
-  std::sort(pairs.begin(), pairs.end());
-  for (const auto& [name, value] : pairs) {
+  sorted_pairs.collect(L, table, "opts.cookies", [](std::string& to, std::string_view text) { to.append(text); });
+  for (const auto& pair : sorted_pairs.pairs()) {
+    std::string_view value = sorted_pairs.value(pair);
+    if (pair.key.find_first_of("=; \r\n") != std::string_view::npos || value.find_first_of(";\r\n") != std::string_view::npos)
+      luaL_error(L, "opts.cookies[\"%s\"]: names cannot hold '=', ';' or spaces, values ';' or line breaks",
+                 std::string(pair.key).c_str());
     if (!out.empty()) out.append("; ");
-    out.append(name).append("=").append(value);
+    out.append(pair.key).append("=").append(value);
   }
 }
 
@@ -572,8 +612,8 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
   lua_settop(L, top);
 }
 
-void on_exchange_done(void* waiter, std::unique_ptr<http::ResponseData>& slot);
-void finish_request(PendingRequest* request, std::unique_ptr<http::ResponseData>& data, const char* error_override);
+void on_exchange_done(void* waiter, http::ResponseData& data);
+void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override);
 
 // Sends the current hop of `request` on a connection of its client. Returns false (with no
 // exchange started) when the user has too many requests in flight to that endpoint.
@@ -656,26 +696,65 @@ bool follow_redirect(PendingRequest* request, http::ResponseData& data, const ch
   return send_hop(request);
 }
 
-void push_response(lua_State* L, PendingRequest* request, std::unique_ptr<http::ResponseData>& data,
-                   const char* error_override) {
-  loop::ThreadContext* ctx = request->context;
-  auto* response = new (lua_newuserdata(L, sizeof(LuaResponse))) LuaResponse{};
-  response->runtime = ctx->http;
-  response->data = data.release();
-  http::ResponseData& d = *response->data;
-  if (error_override) d.error = error_override;
-  d.elapsed_ns = d.completed_ns - request->started_ns;  // every redirect included
-  d.method.assign(request->original_method);  // a redirect may have changed it
-  d.name.assign(request->name);
-  d.timings = request->timings;
-  response->history.swap(request->history);
+// Copies the finished exchange into a new response object on L's stack.
+LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::ResponseData& data,
+                           std::string_view error) {
+  std::string_view texts[] = {data.header_bytes, data.body, data.url, request->original_method, request->name, error};
+  std::size_t spans_size = data.headers.size() * sizeof(http::HeaderSpan);
+  std::size_t text_size = 0;
+  for (std::string_view text : texts) text_size += text.size();
+  void* memory = lua_newuserdata(L, sizeof(LuaResponse) + spans_size + text_size);
+  auto* response = new (memory) LuaResponse{};
+  response->status = data.status;
+  response->header_count = static_cast<std::uint32_t>(data.headers.size());
+  response->elapsed_ns = data.completed_ns - request->started_ns;  // every redirect included
+  response->content_length = data.content_length;
+  response->timings = request->timings;
+  if (spans_size) std::memcpy(const_cast<http::HeaderSpan*>(response->spans()), data.headers.data(), spans_size);
+  char* out = const_cast<char*>(response->text());
+  Piece* pieces[] = {&response->header_bytes, &response->body, &response->url,
+                     &response->method, &response->name, &response->error};
+  std::uint32_t offset = 0;
+  for (std::size_t i = 0; i < std::size(texts); ++i) {
+    if (!texts[i].empty()) std::memcpy(out + offset, texts[i].data(), texts[i].size());
+    *pieces[i] = Piece{offset, static_cast<std::uint32_t>(texts[i].size())};
+    offset += static_cast<std::uint32_t>(texts[i].size());
+  }
   push_registry_slot(L, &kResponseMetatable);
   lua_setmetatable(L, -2);
+  if (!request->history.empty()) {
+    // The redirects followed, as {status =, url =} tables, in the environment table.
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, static_cast<int>(request->history.size()), 0);
+    for (std::size_t i = 0; i < request->history.size(); ++i) {
+      lua_createtable(L, 0, 2);
+      lua_pushinteger(L, request->history[i].first);
+      lua_setfield(L, -2, "status");
+      lua_pushlstring(L, request->history[i].second.data(), request->history[i].second.size());
+      lua_setfield(L, -2, "url");
+      lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    lua_setfield(L, -2, "history");
+    lua_setfenv(L, -2);
+    response->has_environment = true;
+  }
+  return response;
 }
 
-void on_exchange_done(void* waiter, std::unique_ptr<http::ResponseData>& slot) {
+Sample sample_of(const LuaResponse& response, std::string_view error) {
+  Sample sample;
+  sample.method = response.view(response.method);
+  sample.name = response.view(response.name);
+  sample.response_us = (response.elapsed_ns + 500) / 1000;
+  sample.length = response.content_length;
+  sample.error = error;
+  sample.status = response.status;
+  sample.url = response.view(response.url);
+  return sample;
+}
+
+void on_exchange_done(void* waiter, http::ResponseData& data) {
   auto* request = static_cast<PendingRequest*>(waiter);
-  http::ResponseData& data = *slot;
   request->client->release(request->connection);
   request->connection = nullptr;
   // Every hop's Set-Cookie lines go to the jar, one at a time (Expires dates hold commas).
@@ -695,18 +774,17 @@ void on_exchange_done(void* waiter, std::unique_ptr<http::ResponseData>& slot) {
   total.receive_ns += hop.receive_ns;
   const char* error_override = nullptr;
   if (data.error.empty() && follow_redirect(request, data, &error_override)) return;
-  finish_request(request, slot, error_override);
+  finish_request(request, data, error_override);
 }
 
 // The last hop is done: make the response, record it (unless the script decides), and hand it
 // to the user (or to its batch).
-void finish_request(PendingRequest* request, std::unique_ptr<http::ResponseData>& data, const char* error_override) {
+void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override) {
   loop::ThreadContext* ctx = request->context;
   vu::Vu* user = request->user;
   lua_State* L = ctx->main_state;
   lua_checkstack(L, 6);
-  push_response(L, request, data, error_override);
-  auto* response = static_cast<LuaResponse*>(lua_touserdata(L, -1));
+  LuaResponse* response = push_response(L, request, data, error_override ? error_override : data.error);
   int response_index = lua_gettop(L);
 
   if (request->catch_response) {
@@ -721,7 +799,7 @@ void finish_request(PendingRequest* request, std::unique_ptr<http::ResponseData>
       lua_rawgeti(L, LUA_REGISTRYINDEX, request->request_ref);
       request_index = lua_gettop(L);
     }
-    record_sample(L, ctx, sample_of(*request, *response->data, response->data->error), response_index, request_index);
+    record_sample(L, ctx, sample_of(*response, response->view(response->error)), response_index, request_index);
     lua_settop(L, response_index);
   }
 
@@ -1040,16 +1118,29 @@ int new_client(lua_State* L) {
 
 // --- the response object ------------------------------------------------------------------
 
-void push_headers(lua_State* L, LuaResponse* response) {
-  if (response->headers_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, response->headers_ref);
+// The userdata's own environment table (for the headers table and the history), made on first use.
+void push_environment(lua_State* L, int response_index, LuaResponse* response) {
+  if (!response->has_environment) {
+    lua_createtable(L, 0, 2);
+    lua_setfenv(L, response_index);
+    response->has_environment = true;
+  }
+  lua_getfenv(L, response_index);
+}
+
+void push_headers(lua_State* L, int response_index, LuaResponse* response) {
+  push_environment(L, response_index, response);
+  lua_getfield(L, -1, "headers");
+  if (!lua_isnil(L, -1)) {
+    lua_remove(L, -2);
     return;
   }
-  const http::ResponseData& data = *response->data;
-  lua_createtable(L, 0, static_cast<int>(data.headers.size()));
-  for (const http::HeaderSpan& h : data.headers) {
-    std::string name = lowercase(data.header_name(h));
-    std::string_view value = data.header_value(h);
+  lua_pop(L, 1);
+  lua_createtable(L, 0, static_cast<int>(response->header_count));
+  for (std::uint32_t i = 0; i < response->header_count; ++i) {
+    const http::HeaderSpan& h = response->spans()[i];
+    std::string name = lowercase(response->header_name(h));
+    std::string_view value = response->header_value(h);
     lua_pushlstring(L, name.data(), name.size());
     lua_pushvalue(L, -1);
     lua_rawget(L, -3);
@@ -1067,7 +1158,8 @@ void push_headers(lua_State* L, LuaResponse* response) {
   push_registry_slot(L, &kHeadersMetatable);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  response->headers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_setfield(L, -3, "headers");
+  lua_remove(L, -2);
 }
 
 // Case-insensitive lookup for res.headers["Content-Type"].
@@ -1092,15 +1184,17 @@ void push_timings(lua_State* L, const http::Timings& t) {
 
 int response_json(lua_State* L) {
   LuaResponse* response = check_response(L, 1);
+  std::string_view body = response->view(response->body);
   push_registry_slot(L, &kJsonDecode);
-  lua_pushlstring(L, response->data->body.data(), response->data->body.size());
+  lua_pushlstring(L, body.data(), body.size());
   if (lua_pcall(L, 1, 1, 0) != 0) {
     std::string reason(to_view(L, -1));
-    std::string preview = response->data->body.substr(0, 60);
+    std::string preview(body.substr(0, 60));
     for (char& c : preview)
       if (c == '\n' || c == '\r') c = ' ';
-    return luaL_error(L, "res:json(): the body of %s is not valid JSON (%s); body starts with: \"%s\"",
-                      response->data->url.c_str(), reason.c_str(), preview.c_str());
+    std::string url(response->view(response->url));
+    return luaL_error(L, "res:json(): the body of %s is not valid JSON (%s); body starts with: \"%s\"", url.c_str(),
+                      reason.c_str(), preview.c_str());
   }
   return 1;
 }
@@ -1108,16 +1202,7 @@ int response_json(lua_State* L) {
 // Records a catch_response response with the script's verdict (`error` empty = success).
 void settle(lua_State* L, LuaResponse* response, std::string_view error) {
   response->awaiting_verdict = false;
-  loop::ThreadContext* ctx = loop::ThreadContext::from(L);
-  Sample sample;
-  sample.method = response->data->method;
-  sample.name = response->data->name;
-  sample.response_us = (response->data->elapsed_ns + 500) / 1000;
-  sample.length = response->data->content_length;
-  sample.error = error;
-  sample.status = response->data->status;
-  sample.url = response->data->url;
-  record_sample(L, ctx, sample, 1, 0);
+  record_sample(L, loop::ThreadContext::from(L), sample_of(*response, error), 1, 0);
 }
 
 LuaResponse* check_awaiting_verdict(lua_State* L, const char* method) {
@@ -1146,52 +1231,50 @@ int response_failure(lua_State* L) {
 // Called by the scheduler when the task that made a catch_response request ends.
 int response_task_end(lua_State* L) {
   LuaResponse* response = check_response(L, 1);
-  if (response->awaiting_verdict) settle(L, response, response->data->error);
+  if (response->awaiting_verdict) settle(L, response, response->view(response->error));
   return 0;
 }
+
+void push_view(lua_State* L, std::string_view text) { lua_pushlstring(L, text.data(), text.size()); }
 
 int response_index(lua_State* L) {
   auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
   std::size_t length = 0;
   const char* key = lua_tolstring(L, 2, &length);
   if (!key) return 0;
-  const http::ResponseData& data = *response->data;
   std::string_view k(key, length);
   if (k == "status") {
-    lua_pushinteger(L, data.status);
+    lua_pushinteger(L, response->status);
   } else if (k == "ok") {
-    lua_pushboolean(L, data.error.empty());
+    lua_pushboolean(L, response->error.length == 0);
   } else if (k == "body" || k == "text") {
-    lua_pushlstring(L, data.body.data(), data.body.size());
+    push_view(L, response->view(response->body));
   } else if (k == "error") {
-    if (data.error.empty()) {
+    if (response->error.length == 0) {
       lua_pushnil(L);
     } else {
-      lua_pushlstring(L, data.error.data(), data.error.size());
+      push_view(L, response->view(response->error));
     }
   } else if (k == "headers") {
-    push_headers(L, response);
+    push_headers(L, 1, response);
   } else if (k == "elapsed") {
-    lua_pushnumber(L, static_cast<double>(data.elapsed_ns) / 1e9);
+    lua_pushnumber(L, static_cast<double>(response->elapsed_ns) / 1e9);
   } else if (k == "url") {
-    lua_pushlstring(L, data.url.data(), data.url.size());
+    push_view(L, response->view(response->url));
   } else if (k == "reason") {
-    std::string_view reason = http::reason_phrase(data.status);
-    lua_pushlstring(L, reason.data(), reason.size());
+    push_view(L, http::reason_phrase(response->status));
   } else if (k == "length") {
-    lua_pushnumber(L, static_cast<double>(data.content_length));
+    lua_pushnumber(L, static_cast<double>(response->content_length));
   } else if (k == "timings") {
-    push_timings(L, data.timings);
+    push_timings(L, response->timings);
   } else if (k == "history") {
-    lua_createtable(L, static_cast<int>(response->history.size()), 0);
-    for (std::size_t i = 0; i < response->history.size(); ++i) {
-      lua_createtable(L, 0, 2);
-      lua_pushinteger(L, response->history[i].first);
-      lua_setfield(L, -2, "status");
-      lua_pushlstring(L, response->history[i].second.data(), response->history[i].second.size());
-      lua_setfield(L, -2, "url");
-      lua_rawseti(L, -2, static_cast<int>(i + 1));
+    if (response->has_environment) {
+      lua_getfenv(L, 1);
+      lua_getfield(L, -1, "history");
+    } else {
+      lua_pushnil(L);
     }
+    if (lua_isnil(L, -1)) lua_newtable(L);
   } else if (k == "json") {
     push_registry_slot(L, &kResponseJsonMethod);
   } else if (k == "success") {
@@ -1204,20 +1287,13 @@ int response_index(lua_State* L) {
   return 1;
 }
 
-int response_gc(lua_State* L) {
-  auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
-  if (response->headers_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, response->headers_ref);
-  response->runtime->give_back(std::unique_ptr<http::ResponseData>(response->data));
-  response->~LuaResponse();
-  return 0;
-}
-
 int response_tostring(lua_State* L) {
   auto* response = static_cast<LuaResponse*>(lua_touserdata(L, 1));
-  if (response->data->status == 0) {
-    lua_pushfstring(L, "<Response [%s]>", response->data->error.c_str());
+  if (response->status == 0) {
+    std::string error(response->view(response->error));
+    lua_pushfstring(L, "<Response [%s]>", error.c_str());
   } else {
-    lua_pushfstring(L, "<Response [%d]>", response->data->status);
+    lua_pushfstring(L, "<Response [%d]>", response->status);
   }
   return 1;
 }
@@ -1266,7 +1342,6 @@ int luaopen_cicada_http(lua_State* L) {
 
   lua_newtable(L);
   set_metamethod(L, "__index", response_index);
-  set_metamethod(L, "__gc", response_gc);
   set_metamethod(L, "__tostring", response_tostring);
   set_metamethod(L, "__cicada_task_end", response_task_end);
   lua_pushliteral(L, "cicada.Response");

@@ -79,9 +79,8 @@ void Connection::start(const Exchange& exchange) {
   on_complete_ = exchange.on_complete;
   method_.assign(exchange.method);
   name_.assign(exchange.name);
-  if (!response_) response_ = runtime_->take_response();
-  response_->clear();
-  response_->url.assign(exchange.url);
+  response_.clear();
+  response_.url.assign(exchange.url);
   head_request_ = exchange.method == "HEAD";
   retried_ = false;
   response_started_ = false;
@@ -138,7 +137,7 @@ void Connection::on_resolved(const ResolvedAddresses& result) {
     return;
   }
   std::uint64_t now = uv_hrtime();
-  response_->timings.dns_ns += now - phase_started_ns_;
+  response_.timings.dns_ns += now - phase_started_ns_;
   phase_started_ns_ = now;
   addresses_ = result.addresses;
   next_address_ = 0;
@@ -188,7 +187,7 @@ void Connection::on_connect(int status) {
     return;
   }
   std::uint64_t now = uv_hrtime();
-  response_->timings.connect_ns += now - phase_started_ns_;
+  response_.timings.connect_ns += now - phase_started_ns_;
   phase_started_ns_ = now;
   state_ = State::Handshaking;
   llhttp_init(&parser_, HTTP_RESPONSE, &parser_settings());
@@ -208,7 +207,7 @@ void Connection::on_connect(int status) {
 
 void Connection::on_transport_ready() {
   std::uint64_t now = uv_hrtime();
-  if (endpoint_.is_tls()) response_->timings.tls_ns += now - phase_started_ns_;
+  if (endpoint_.is_tls()) response_.timings.tls_ns += now - phase_started_ns_;
   phase_started_ns_ = now;
   state_ = State::Connected;
   if (!waiter_) return;
@@ -233,7 +232,7 @@ void Connection::send_request() {
   }
   if (socket_ && !socket_->write_pending()) {
     sent_ns_ = uv_hrtime();
-    response_->timings.send_ns = sent_ns_ - phase_started_ns_;
+    response_.timings.send_ns = sent_ns_ - phase_started_ns_;
     if (limits_.first_byte_timeout_s > 0) arm_deadline();
   }
 }
@@ -242,7 +241,7 @@ void Connection::send_request() {
 void Connection::on_write_drained() {
   if (!waiter_ || sent_ns_ != 0 || response_started_) return;
   sent_ns_ = uv_hrtime();
-  response_->timings.send_ns = sent_ns_ - phase_started_ns_;
+  response_.timings.send_ns = sent_ns_ - phase_started_ns_;
   if (limits_.first_byte_timeout_s > 0) arm_deadline();
 }
 
@@ -299,9 +298,9 @@ void Connection::on_plaintext(const char* data, std::size_t length) {
     if (sent_ns_ == 0) {
       // The answer came before the whole request was written (an early response).
       sent_ns_ = now;
-      response_->timings.send_ns = now - phase_started_ns_;
+      response_.timings.send_ns = now - phase_started_ns_;
     }
-    response_->timings.wait_ns = now - sent_ns_;
+    response_.timings.wait_ns = now - sent_ns_;
   }
   last_byte_ns_ = now;
   llhttp_errno_t err = llhttp_execute(&parser_, data, length);
@@ -401,12 +400,12 @@ void Connection::fail(std::string_view error) {
   runtime_->dns().cancel(this);
   drop_socket();
   state_ = State::Disconnected;
-  response_->status = 0;
-  response_->headers.clear();
-  response_->header_bytes.clear();
-  response_->body.clear();
-  response_->content_length = 0;
-  response_->error.assign(error);
+  response_.status = 0;
+  response_.headers.clear();
+  response_.header_bytes.clear();
+  response_.body.clear();
+  response_.content_length = 0;
+  response_.error.assign(error);
   complete(false);
 }
 
@@ -422,21 +421,21 @@ void Connection::complete(bool keep_alive) {
   if (!keep_alive) drop_socket();
 
   std::uint64_t now = uv_hrtime();
-  response_->completed_ns = now;
-  response_->elapsed_ns = now - started_ns_;
-  if (response_started_) response_->timings.receive_ns = now - sent_ns_ - response_->timings.wait_ns;
-  if (response_->error.empty() && response_->status >= 400) {
-    response_->error = "HTTP ";
-    response_->error += std::to_string(response_->status);
-    std::string_view reason = reason_phrase(response_->status);
+  response_.completed_ns = now;
+  response_.elapsed_ns = now - started_ns_;
+  if (response_started_) response_.timings.receive_ns = now - sent_ns_ - response_.timings.wait_ns;
+  if (response_.error.empty() && response_.status >= 400) {
+    response_.error = "HTTP ";
+    response_.error += std::to_string(response_.status);
+    std::string_view reason = reason_phrase(response_.status);
     if (!reason.empty()) {
-      response_->error += ' ';
-      response_->error += reason;
+      response_.error += ' ';
+      response_.error += reason;
     }
   }
   // The caller records the sample: with catch_response the script decides its outcome first.
-  response_->method.swap(method_);
-  response_->name.swap(name_);
+  response_.method.swap(method_);
+  response_.name.swap(name_);
 
   void* waiter = waiter_;
   Completion on_complete = on_complete_;
@@ -500,7 +499,7 @@ const llhttp_settings_t& Connection::parser_settings() {
 
 int Connection::on_message_begin(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
-  ResponseData& r = *self->response_;
+  ResponseData& r = self->response_;
   r.status = 0;
   r.header_bytes.clear();
   r.headers.clear();
@@ -513,7 +512,7 @@ int Connection::on_message_begin(llhttp_t* parser) {
 
 int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
-  ResponseData& r = *self->response_;
+  ResponseData& r = self->response_;
   if (r.header_bytes.size() + length > kMaxHeaderBytes) {
     self->callback_error_ = "headers too large";
     return -1;
@@ -532,7 +531,7 @@ int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t le
 
 int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
-  ResponseData& r = *self->response_;
+  ResponseData& r = self->response_;
   if (r.headers.empty()) return -1;
   if (r.header_bytes.size() + length > kMaxHeaderBytes) {
     self->callback_error_ = "headers too large";
@@ -547,14 +546,14 @@ int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t le
 int Connection::on_headers_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
   int status = parser->status_code;
-  self->response_->status = status;
+  self->response_.status = status;
   // A response to HEAD, a 204 and a 304 carry no body, whatever length they announce
   // (llhttp only knows this when there is no Content-Length).
   if (self->head_request_ || status == 204 || status == 304) return 1;
   if (!self->limits_.discard_body) {
-    if (const HeaderSpan* coding = self->response_->find_header("content-encoding")) {
+    if (const HeaderSpan* coding = self->response_.find_header("content-encoding")) {
       // Unknown codings (br, zstd) stay as they came, as in Python's requests.
-      auto encoding = ContentDecoder::parse(self->response_->header_value(*coding));
+      auto encoding = ContentDecoder::parse(self->response_.header_value(*coding));
       if (encoding && *encoding != ContentDecoder::Encoding::Identity) {
         self->decoder_.begin(*encoding);
         self->decoding_ = true;
@@ -566,7 +565,7 @@ int Connection::on_headers_complete(llhttp_t* parser) {
 
 int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
-  ResponseData& r = *self->response_;
+  ResponseData& r = self->response_;
   if (self->decoding_) {
     // res.length is the decoded size, as Locust reports len(response.content).
     if (!self->decoder_.feed(at, length, r.body, self->limits_.max_body)) {

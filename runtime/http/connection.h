@@ -44,8 +44,9 @@ struct ExchangeLimits {
 class Connection final : public DnsWaiter {
  public:
   // Called when an exchange ends, successfully or not; `response` may be swapped out.
-  // The callee may take the response (the connection then takes a fresh one from the pool).
-  using Completion = void (*)(void* waiter, std::unique_ptr<ResponseData>& response);
+  // The response is the connection's own buffer, valid during the call: the callee copies
+  // what it keeps, and the buffer keeps its capacity for the next exchange.
+  using Completion = void (*)(void* waiter, ResponseData& response);
 
   struct Exchange {
     std::string_view method;
@@ -158,7 +159,7 @@ class Connection final : public DnsWaiter {
   bool last_was_value_ = false;
   ContentDecoder decoder_;
   bool decoding_ = false;  // the body arrives compressed and is decoded as it comes
-  std::unique_ptr<ResponseData> response_;
+  ResponseData response_;
 };
 
 }  // namespace cicada::http

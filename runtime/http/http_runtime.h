@@ -36,27 +36,18 @@ class HttpRuntime {
   // Every socket of the thread reads into this buffer; data is parsed before the next read.
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.data(), static_cast<unsigned>(read_buffer_.size())); }
 
-  // Response buffers keep their capacity between requests: a connection fills a ResponseData
-  // taken from this pool, hands it over whole to the Lua response object, and that object gives
-  // it back when it is collected. Handing over is a pointer move.
-  std::unique_ptr<ResponseData> take_response();
-  void give_back(std::unique_ptr<ResponseData> response);
-
   void shutdown() {
     connections_.close_all();
     dns_.shutdown();
   }
 
  private:
-  static constexpr std::size_t kMaxPooled = 1024;
-  static constexpr std::size_t kMaxPooledBodyCapacity = 1 << 20;
   uv_loop_t* loop_;
   DnsCache dns_;
   TlsContexts tls_;
   ConnectionPool connections_;
   HttpDefaults defaults_;
   std::array<char, 64 * 1024> read_buffer_{};
-  std::vector<std::unique_ptr<ResponseData>> spare_responses_;
 };
 
 }  // namespace cicada::http

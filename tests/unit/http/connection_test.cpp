@@ -61,11 +61,11 @@ struct Harness {
     ex.limits = limits;
     if (timeout_s > 0) ex.limits.timeout_s = timeout_s;
     ex.waiter = this;
-    ex.on_complete = [](void* waiter, std::unique_ptr<http::ResponseData>& response) {
+    ex.on_complete = [](void* waiter, http::ResponseData& response) {
       auto* self = static_cast<Harness*>(waiter);
       ++self->completions;
       self->result.emplace();
-      self->result->swap(*response);
+      self->result->swap(response);
       uv_stop(&self->loop);
     };
     connection->start(ex);
@@ -251,7 +251,7 @@ TEST_CASE("abort drops the exchange without recording it") {
   ex.name = "/";
   ex.url = "http://x/";
   ex.waiter = &h;
-  ex.on_complete = [](void*, std::unique_ptr<http::ResponseData>&) { FAIL("aborted exchange completed"); };
+  ex.on_complete = [](void*, http::ResponseData&) { FAIL("aborted exchange completed"); };
   h.connection->start(ex);
   h.settle();
   h.connection->abort();

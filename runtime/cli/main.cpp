@@ -1,4 +1,6 @@
 // cicada: load-testing runtime. Subcommands: run (default), target, version, help.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -17,9 +19,19 @@ void print_usage(std::FILE* out) {
                "Run 'cicada run --help' or 'cicada target --help' for the options of each.\n");
 }
 
+// Every user holds a connection, so thousands of users need thousands of descriptors: take
+// the hard limit rather than the usual soft 1024.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  raise_open_file_limit();
   if (argc < 2) {
     print_usage(stderr);
     return 2;

@@ -69,7 +69,7 @@ Connection::Connection(HttpRuntime* runtime, const Url& endpoint)
   timer_.data = this;
 }
 
-SSL_CTX* Connection::tls_context(std::string* error) { return runtime_->tls().context_for(tls_settings_, error); }
+SSL_CTX* Connection::tls_context(std::string* error) { return runtime_->tls().context_for(tls_->settings, error); }
 
 TlsContexts& Connection::tls_contexts() { return runtime_->tls(); }
 
@@ -102,14 +102,16 @@ void Connection::start(const Exchange& exchange) {
   connect_deadline_ns_ = started_ns_ + seconds_to_ns(limits_.connect_timeout_s);
 
   if (endpoint_.is_tls()) {
+    if (!tls_) tls_ = std::make_unique<TlsState>();
     const TlsSettings& wanted = exchange.tls ? *exchange.tls : defaults.tls;
     std::string key = wanted.key();
-    if (key != tls_key_) {
+    if (key != tls_->key) {
       // Other certificates or verification: the open socket was made for something else.
-      tls_settings_ = wanted;
-      tls_key_ = std::move(key);
-      tls_session_key_ = origin_ + "\x1f" + tls_key_;
-      if (socket_ && socket_->tls_key != tls_key_) drop_socket();
+      tls_->settings = wanted;
+      tls_->key = std::move(key);
+      tls_->session_key = origin_ + "\x1f" + tls_->key;
+      ++tls_->generation;
+      if (socket_ && socket_->tls_generation != tls_->generation) drop_socket();
     }
   }
 
@@ -156,7 +158,7 @@ void Connection::open_socket() {
 
     socket_ = new Socket;
     socket_->owner = this;
-    socket_->tls_key = tls_key_;
+    if (tls_) socket_->tls_generation = tls_->generation;
     socket_->tcp.data = socket_;
     uv_tcp_init(runtime_->loop(), &socket_->tcp);
     uv_tcp_nodelay(&socket_->tcp, 1);
@@ -190,6 +192,8 @@ void Connection::on_connect(int status) {
   response_.timings.connect_ns += now - phase_started_ns_;
   phase_started_ns_ = now;
   state_ = State::Handshaking;
+  addresses_.clear();  // the fallbacks are not needed any more; thousands of idle users add up
+  addresses_.shrink_to_fit();
   llhttp_init(&parser_, HTTP_RESPONSE, &parser_settings());
   parser_.data = this;
   uv_read_start(
@@ -475,8 +479,8 @@ void Connection::destroy() {
 }
 
 std::string Connection::decoding_failure() const {
-  if (decoder_.failure() == ContentDecoder::Failure::TooLarge) return "body too large";
-  return "content decoding failed (" + std::string(ContentDecoder::name(decoder_.encoding())) + ": " + decoder_.error() +
+  if (decoder_->failure() == ContentDecoder::Failure::TooLarge) return "body too large";
+  return "content decoding failed (" + std::string(ContentDecoder::name(decoder_->encoding())) + ": " + decoder_->error() +
          ")";
 }
 
@@ -555,7 +559,8 @@ int Connection::on_headers_complete(llhttp_t* parser) {
       // Unknown codings (br, zstd) stay as they came, as in Python's requests.
       auto encoding = ContentDecoder::parse(self->response_.header_value(*coding));
       if (encoding && *encoding != ContentDecoder::Encoding::Identity) {
-        self->decoder_.begin(*encoding);
+        if (!self->decoder_) self->decoder_ = std::make_unique<ContentDecoder>();
+        self->decoder_->begin(*encoding);
         self->decoding_ = true;
       }
     }
@@ -568,7 +573,7 @@ int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
   ResponseData& r = self->response_;
   if (self->decoding_) {
     // res.length is the decoded size, as Locust reports len(response.content).
-    if (!self->decoder_.feed(at, length, r.body, self->limits_.max_body)) {
+    if (!self->decoder_->feed(at, length, r.body, self->limits_.max_body)) {
       self->callback_error_ = self->decoding_failure();
       return -1;
     }
@@ -589,7 +594,7 @@ int Connection::on_message_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
   int status = parser->status_code;
   if (status >= 100 && status < 200 && status != 101) return 0;  // interim response: the real one follows
-  if (self->decoding_ && !self->decoder_.finish()) {
+  if (self->decoding_ && !self->decoder_->finish()) {
     self->callback_error_ = self->decoding_failure();
     return -1;
   }

@@ -83,7 +83,7 @@ class Connection final : public DnsWaiter {
   void on_resolved(const ResolvedAddresses& result) override;
   SSL_CTX* tls_context(std::string* error);
   TlsContexts& tls_contexts();
-  const std::string& tls_session_key() const { return tls_session_key_; }
+  const std::string& tls_session_key() const { return tls_->session_key; }
 
  private:
   enum class State { Disconnected, Resolving, Connecting, Handshaking, Connected };
@@ -127,9 +127,14 @@ class Connection final : public DnsWaiter {
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_address_ = 0;
   int last_connect_error_ = 0;
-  TlsSettings tls_settings_;
-  std::string tls_key_;          // tls_settings_.key(), compared with the socket's
-  std::string tls_session_key_;  // origin + settings: whose sessions may be resumed
+  // Only https connections carry TLS settings; plain ones keep the memory (thousands of users).
+  struct TlsState {
+    TlsSettings settings;
+    std::string key;          // settings.key(): a change means a new socket
+    std::string session_key;  // origin + settings: whose sessions may be resumed
+    std::uint32_t generation = 0;
+  };
+  std::unique_ptr<TlsState> tls_;
 
   // The exchange in progress.
   void* waiter_ = nullptr;
@@ -157,7 +162,7 @@ class Connection final : public DnsWaiter {
 
   llhttp_t parser_{};
   bool last_was_value_ = false;
-  ContentDecoder decoder_;
+  std::unique_ptr<ContentDecoder> decoder_;  // made for the first compressed response, then reused
   bool decoding_ = false;  // the body arrives compressed and is decoded as it comes
   ResponseData response_;
 };

@@ -16,15 +16,19 @@ class Connection;
 
 struct Socket {
   uv_tcp_t tcp{};
-  uv_connect_t connect_req{};
-  uv_write_t write_req{};
+  // A socket writes only once connected: the two requests never live at the same time.
+  union {
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+  };
   std::string in_flight;  // handed to uv_write, kept until its callback
   std::string queued;     // written after in_flight
   bool writing = false;
   SSL* ssl = nullptr;     // TLS state of this connection, when it is one
-  std::string tls_key;    // the TLS settings it was made with
+  std::uint32_t tls_generation = 0;  // which TLS settings of its connection it was made with
   Connection* owner = nullptr;  // null once the connection dropped this socket
 
+  Socket() : write_req{} {}
   ~Socket();
   bool write_pending() const { return writing; }
 };

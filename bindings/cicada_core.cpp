@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "bindings/lua_util.h"
 #include "bindings/modules.h"
 #include "bindings/sample_recorder.h"
+#include "runtime/cli/options.h"
 #include "runtime/loop/thread_context.h"
 #include "runtime/vu/scheduler.h"
 
@@ -36,15 +38,50 @@ int core_sleep(lua_State* L) {
   return lua_yield(L, 0);
 }
 
-// true: run the next task. When the iteration budget is used up the user is parked here.
+// true: run the next task; false: the user has run its --iterations-per-user and ends. When
+// the iteration budget is used up the user is parked here; in the open model it waits here
+// for the arrival schedule, which resumes it with true.
 int core_begin_iteration(lua_State* L) {
   vu::Vu* user = running_user_or_error(L, "begin_iteration");
-  if (user->scheduler->begin_iteration(user)) {
-    lua_pushboolean(L, 1);
-    return 1;
+  switch (user->scheduler->begin_iteration(user)) {
+    case vu::Scheduler::IterationStart::Go:
+      lua_pushboolean(L, 1);
+      return 1;
+    case vu::Scheduler::IterationStart::UserDone:
+      lua_pushboolean(L, 0);
+      return 1;
+    case vu::Scheduler::IterationStart::Wait:
+      break;
   }
   return lua_yield(L, 0);
 }
+
+// True on a worker running the open model: iterations follow the arrival schedule, so users
+// do not wait between tasks.
+int core_open_model(lua_State* L) {
+  loop::ThreadContext* ctx = context(L);
+  lua_pushboolean(L, ctx->scheduler && ctx->scheduler->arrivals());
+  return 1;
+}
+
+// A number >= 0 as it is, or text read by `parse` (the command line's syntax); nil otherwise.
+int push_number_or_parsed(lua_State* L, std::optional<double> (*parse)(std::string_view)) {
+  std::optional<double> value;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    if (lua_tonumber(L, 1) >= 0) value = lua_tonumber(L, 1);
+  } else if (lua_type(L, 1) == LUA_TSTRING) {
+    value = parse(to_view(L, 1));
+  }
+  if (!value || !std::isfinite(*value)) return 0;
+  lua_pushnumber(L, *value);
+  return 1;
+}
+
+// duration("30s") -> 30, duration(12) -> 12.
+int core_duration(lua_State* L) { return push_number_or_parsed(L, cli::parse_duration); }
+
+// rate("500/s") -> 500, rate("30/m") -> 0.5, rate(20) -> 20.
+int core_rate(lua_State* L) { return push_number_or_parsed(L, cli::parse_rate); }
 
 // After each task run (and after on_start): true to go on, false when the user was asked to
 // stop once its task ended (--stop-timeout).
@@ -163,6 +200,9 @@ int luaopen_cicada_core(lua_State* L) {
   static const luaL_Reg functions[] = {
       {"sleep", core_sleep},
       {"begin_iteration", core_begin_iteration},
+      {"open_model", core_open_model},
+      {"duration", core_duration},
+      {"rate", core_rate},
       {"end_task", core_end_task},
       {"park", core_park},
       {"record", core_record},

@@ -799,7 +799,9 @@ void finish_request(PendingRequest* request, http::ResponseData& data, const cha
       lua_rawgeti(L, LUA_REGISTRYINDEX, request->request_ref);
       request_index = lua_gettop(L);
     }
-    record_sample(L, ctx, sample_of(*response, response->view(response->error)), response_index, request_index);
+    Sample sample = sample_of(*response, response->view(response->error));
+    sample.user = user;  // the open model corrects for how late the user's iteration started
+    record_sample(L, ctx, sample, response_index, request_index);
     lua_settop(L, response_index);
   }
 

@@ -11,7 +11,7 @@ namespace cicada::cli {
 namespace {
 
 enum class Kind {
-  Text, Count, Positive, Duration, PositiveDuration, Iterations, Threads, ExitCode, TagList, Flag, ThresholdList
+  Text, Count, Positive, Duration, PositiveDuration, Iterations, Threads, ExitCode, TagList, Flag, ThresholdList, Rate
 };
 
 struct OptionSpec {
@@ -28,6 +28,10 @@ constexpr OptionSpec kOptions[] = {
     {"spawn-rate", 'r', Kind::Positive, "a number > 0"},
     {"run-time", 't', Kind::PositiveDuration, "a duration like 30s, 5m or 1h30m"},
     {"iterations", 'i', Kind::Iterations, "a whole number >= 1"},
+    {"iterations-per-user", 0, Kind::Iterations, "a whole number >= 1"},
+    {"arrival-rate", 0, Kind::Rate, "a rate > 0 like 500/s, 30/m or 500"},
+    {"max-users", 0, Kind::Count, "a whole number >= 0"},
+    {"max-queue-time", 0, Kind::Duration, "a duration like 10s or 0"},
     {"threads", 0, Kind::Threads, "a whole number between 1 and 1024"},
     {"tags", 'T', Kind::TagList, "tag names"},
     {"exclude-tags", 'E', Kind::TagList, "tag names"},
@@ -57,6 +61,18 @@ std::string* text_option(RunOptions* options, std::string_view name) {
   if (name == "json-file") return &options->json_file;
   if (name == "junit") return &options->junit_file;
   return nullptr;
+}
+
+int* count_option(RunOptions* options, std::string_view name) {
+  return name == "max-users" ? &options->max_users : &options->users;
+}
+
+double* duration_option(RunOptions* options, std::string_view name) {
+  return name == "max-queue-time" ? &options->max_queue_time_s : &options->stop_timeout_s;
+}
+
+std::int64_t* iterations_option(RunOptions* options, std::string_view name) {
+  return name == "iterations-per-user" ? &options->iterations_per_user : &options->iterations;
 }
 
 bool* flag_option(RunOptions* options, std::string_view name) {
@@ -179,6 +195,29 @@ std::optional<double> parse_duration(std::string_view text) {
   return total;
 }
 
+std::optional<double> parse_rate(std::string_view text) {
+  text = trim(text);
+  const std::size_t slash = text.find('/');
+  auto count = parse_number(trim(text.substr(0, slash)));
+  if (!count || *count < 0) return std::nullopt;
+  if (slash == std::string_view::npos) return count;
+  const std::string_view unit = trim(text.substr(slash + 1));
+  double per_seconds;
+  if (unit == "s" || unit == "sec" || unit == "second") {
+    per_seconds = 1;
+  } else if (unit == "m" || unit == "min" || unit == "minute") {
+    per_seconds = 60;
+  } else if (unit == "h" || unit == "hour") {
+    per_seconds = 3600;
+  } else {
+    // k6's timeUnit: "10/100ms" is ten iterations every 100 ms. A bare number is not a unit.
+    auto duration = parse_number(unit) ? std::nullopt : parse_duration(unit);
+    if (!duration || *duration <= 0) return std::nullopt;
+    per_seconds = *duration;
+  }
+  return *count / per_seconds;
+}
+
 std::string run_usage() {
   return "usage: cicada run SCRIPT [USERCLASS ...] [options]\n"
          "\n"
@@ -190,6 +229,7 @@ std::string run_usage() {
          "  -r, --spawn-rate N          users started per second (default 1)\n"
          "  -t, --run-time TIME         stop after TIME: 30s, 5m, 1h30m (default: until Ctrl-C)\n"
          "  -i, --iterations N          stop after N task runs in total\n"
+         "      --iterations-per-user N each user ends after N task runs; the test ends when all have\n"
          "  -T, --tags TAG[,TAG]        run only tasks with one of these tags (repeatable)\n"
          "  -E, --exclude-tags TAG[,..] leave out tasks with one of these tags (wins over -T)\n"
          "      --stop-timeout TIME     let running tasks finish for up to TIME when users stop\n"
@@ -201,6 +241,14 @@ std::string run_usage() {
          "  -l, --list                  print the user classes and exit\n"
          "      --show-task-ratio       print each class's task ratios and exit\n"
          "      --headless              accepted for Locust compatibility (cicada runs headless)\n"
+         "\n"
+         "The open model (see docs/load-models.md):\n"
+         "      --arrival-rate RATE     start task iterations at RATE (500/s, 30/m) whatever the response\n"
+         "                              times; response times count from each iteration's scheduled start\n"
+         "      --max-users N           the pool of users serving iterations may grow to N (default: -u;\n"
+         "                              -u defaults to the rate / 10 in the open model)\n"
+         "      --max-queue-time TIME   an iteration waits this long for a free user, then is dropped\n"
+         "                              (default 10s; 0 drops at once, as k6 does)\n"
          "\n"
          "Reports and thresholds (see docs/reports.md):\n"
          "      --csv PREFIX            Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,\n"
@@ -217,6 +265,8 @@ std::string run_usage() {
          "                              'GET /items p99<200ms', 'error_rate<1%'; add 'abort_on_fail' (and\n"
          "                              'delay=10s') to stop the test once it is surely broken (repeatable)\n"
          "  -h, --help                  this help\n"
+         "\n"
+         "While a test runs in a terminal, w/W add 1 or 10 users and s/S remove 1 or 10 (as in Locust).\n"
          "\n"
          "Options also come from cicada.options{} in the script, the config file and CICADA_*\n"
          "variables (CICADA_USERS=10); the command line wins over the environment, which wins over\n"
@@ -353,7 +403,8 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
       case Kind::Count: {
         auto n = parse_integer(v);
         if (!n || *n < 0 || *n > 10'000'000) return bad();
-        options->users = static_cast<int>(*n);
+        *count_option(options, raw.name) = static_cast<int>(*n);
+        if (raw.name == "users") options->users_given = true;
         break;
       }
       case Kind::Positive: {
@@ -371,13 +422,13 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
       case Kind::Duration: {
         auto d = parse_duration(v);
         if (!d) return bad();
-        options->stop_timeout_s = *d;
+        *duration_option(options, raw.name) = *d;
         break;
       }
       case Kind::Iterations: {
         auto n = parse_integer(v);
         if (!n || *n < 1) return bad();
-        options->iterations = *n;
+        *iterations_option(options, raw.name) = *n;
         break;
       }
       case Kind::Threads: {
@@ -399,6 +450,12 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
         if (!seen) target.clear();
         seen = true;
         for (auto& tag : split_tags(v)) target.push_back(std::move(tag));
+        break;
+      }
+      case Kind::Rate: {
+        auto rate = parse_rate(v);
+        if (!rate || *rate <= 0) return bad();
+        options->arrival_rate = *rate;
         break;
       }
       case Kind::Flag: {

@@ -18,10 +18,17 @@ struct RunOptions {
   std::vector<std::string> user_classes;  // empty: all classes with weight > 0
   std::string host;                       // -H; empty: each class's own host
   int users = 1;
+  bool users_given = false;  // -u was set in some layer (the open model sizes its pool otherwise)
   double spawn_rate = 1;
   double run_time_s = 0;  // 0: until interrupted or out of iterations
   int threads = 0;        // 0: one per available core
   std::int64_t iterations = -1;  // -1: unlimited
+  std::int64_t iterations_per_user = -1;  // -1: unlimited; a user ends after this many task runs
+  // The open model (docs/load-models.md): task iterations started at this many per second,
+  // whatever the response times; 0 = the closed model (users loop on their tasks).
+  double arrival_rate = 0;
+  int max_users = 0;              // open model: the pool may grow to this many users; 0 = -u
+  double max_queue_time_s = 10;   // open model: how late an iteration may start before it is dropped
   std::vector<std::string> tags;          // -T: only tasks with one of these tags
   std::vector<std::string> exclude_tags;  // -E: no task with one of these tags (wins over -T)
   double stop_timeout_s = 0;              // time for running tasks to finish when users stop
@@ -93,5 +100,8 @@ std::string canonical_option_name(std::string_view name);
 
 // "30s", "5m", "1h30m", "2h", "90" (seconds), "1.5s", "250ms". nullopt when malformed.
 std::optional<double> parse_duration(std::string_view text);
+// An arrival rate, per second: "500/s", "500" (per second), "30/m", "2/h", "10/100ms". nullopt
+// when malformed; 0 is allowed (a ramp may start or end there).
+std::optional<double> parse_rate(std::string_view text);
 
 }  // namespace cicada::cli

@@ -7,14 +7,28 @@
 #include <variant>
 #include <vector>
 
+#include "runtime/runner/arrival_schedule.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/stats/stats_book.h"
 
 namespace cicada::loop {
 
 // --- coordinator -> worker ---
+// In the open model, the initial pool (the worker reports PoolReady once it is).
 struct SpawnUsers {
   std::vector<std::pair<int, int>> batches;  // (class index, count)
+};
+// The open model: this thread's part of the arrival schedule. Sent before SpawnUsers.
+struct SetupArrivals {
+  runner::ArrivalSchedule schedule;
+  int threads = 1;
+  std::int64_t iteration_limit = -1;  // --iterations (over all threads); -1 = none
+  double max_queue_time_s = 10;
+  std::vector<int> reserve_classes;  // classes of the users the pool may add, in order
+};
+// The open model: the schedule's time 0 (uv_hrtime), the same for every thread.
+struct StartArrivals {
+  std::uint64_t start_ns = 0;
 };
 struct StopUsers {
   int class_index = 0;
@@ -33,8 +47,8 @@ struct Shutdown {};
 struct SetSetupData {
   std::shared_ptr<const script::LuaValue> value;
 };
-using WorkerCommand =
-    std::variant<SpawnUsers, StopUsers, StopAllUsers, CollectStats, ResetStats, Shutdown, SetSetupData>;
+using WorkerCommand = std::variant<SpawnUsers, SetupArrivals, StartArrivals, StopUsers, StopAllUsers, CollectStats,
+                                   ResetStats, Shutdown, SetSetupData>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {
@@ -59,12 +73,16 @@ struct WorkerStopped {
   int worker = 0;
   std::unique_ptr<stats::StatsBook> delta;
 };
+// The open model: every user of this thread's initial pool has finished its on_start.
+struct PoolReady {
+  int worker = 0;
+};
 // cicada.stop_test(reason) was called by a user on this worker.
 struct StopTestRequested {
   int worker = 0;
   std::string reason;
 };
-using WorkerEvent =
-    std::variant<WorkerReady, StatsReport, IterationsExhausted, UserEnded, WorkerStopped, StopTestRequested>;
+using WorkerEvent = std::variant<WorkerReady, StatsReport, IterationsExhausted, UserEnded, WorkerStopped,
+                                 StopTestRequested, PoolReady>;
 
 }  // namespace cicada::loop

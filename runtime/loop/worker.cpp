@@ -6,12 +6,13 @@
 #include "runtime/loop/thread_context.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/stats_book.h"
+#include "runtime/vu/arrivals.h"
 #include "runtime/vu/scheduler.h"
 
 namespace cicada::loop {
 
 // Everything that lives on the worker's own thread, created and destroyed there.
-class Worker::Thread final : public vu::SchedulerListener {
+class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDispatcher::Listener {
  public:
   Thread(const WorkerConfig& config, Mailbox<WorkerEvent>* coordinator, Mailbox<WorkerCommand>* inbox)
       : config_(config), coordinator_(coordinator), inbox_(inbox) {}
@@ -42,6 +43,7 @@ class Worker::Thread final : public vu::SchedulerListener {
       for (auto& c : classes) ready.class_names.push_back(c.name);
       scheduler_ = std::make_unique<vu::Scheduler>(&loop_, script_->state(), &stats_, this, script_->scheduler_hooks());
       scheduler_->set_iteration_budget(config_.iteration_budget);
+      scheduler_->set_iterations_per_user(config_.iterations_per_user);
       scheduler_->set_stop_timeout(config_.stop_timeout_s);
       context_.scheduler = scheduler_.get();
       script_->fire_init(false, config_.index);
@@ -57,15 +59,38 @@ class Worker::Thread final : public vu::SchedulerListener {
   void on_iterations_exhausted() override { coordinator_->post(IterationsExhausted{config_.index}); }
   void on_all_stopped() override { coordinator_->post(WorkerStopped{config_.index, take_stats()}); }
 
+  // --- vu::ArrivalDispatcher::Listener ---
+  void on_pool_ready() override { coordinator_->post(PoolReady{config_.index}); }
+  void on_arrivals_exhausted() override { coordinator_->post(IterationsExhausted{config_.index}); }
+
  private:
   void handle(SpawnUsers& command) {
     if (!scheduler_) return;
+    if (arrivals_) {
+      arrivals_->spawn_pool(command.batches);
+      return;
+    }
     for (auto [class_index, count] : command.batches) scheduler_->spawn(class_index, count);
+  }
+  void handle(SetupArrivals& command) {
+    if (!scheduler_ || arrivals_) return;
+    vu::ArrivalDispatcher::Plan plan;
+    plan.arrivals = runner::ThreadArrivals(std::move(command.schedule), config_.index, command.threads,
+                                           command.iteration_limit);
+    plan.has_iteration_limit = command.iteration_limit >= 0;
+    plan.max_queue_time_s = command.max_queue_time_s;
+    plan.reserve_classes = std::move(command.reserve_classes);
+    arrivals_ = std::make_unique<vu::ArrivalDispatcher>(&loop_, scheduler_.get(), &stats_, this, std::move(plan));
+    scheduler_->set_arrivals(arrivals_.get());
+  }
+  void handle(StartArrivals& command) {
+    if (arrivals_) arrivals_->start(command.start_ns);
   }
   void handle(StopUsers& command) {
     if (scheduler_) scheduler_->stop_users(command.class_index, command.count);
   }
   void handle(StopAllUsers& command) {
+    if (arrivals_) arrivals_->stop();
     if (scheduler_) {
       scheduler_->stop_all(command.grace_s);
     } else {
@@ -88,7 +113,10 @@ class Worker::Thread final : public vu::SchedulerListener {
   void handle(Shutdown&) {
     // Users first (they reference Lua objects), then Lua (whose objects own connections),
     // then the mailbox; the loop ends once libuv has closed every handle.
+    if (arrivals_) arrivals_->stop();
     if (scheduler_) scheduler_->shutdown();
+    if (scheduler_) scheduler_->set_arrivals(nullptr);
+    arrivals_.reset();  // closes its clock
     context_.scheduler = nullptr;
     scheduler_.reset();
     script_->close();
@@ -111,6 +139,7 @@ class Worker::Thread final : public vu::SchedulerListener {
   ThreadContext context_;
   std::unique_ptr<script::ScriptHost> script_;
   std::unique_ptr<vu::Scheduler> scheduler_;
+  std::unique_ptr<vu::ArrivalDispatcher> arrivals_;  // the open model only
 };
 
 Worker::Worker(WorkerConfig config, Mailbox<WorkerEvent>* coordinator)

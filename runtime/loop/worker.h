@@ -18,6 +18,7 @@ struct WorkerConfig {
   std::string script_path;
   std::string host_override;
   std::int64_t iteration_budget = -1;  // -1 = unlimited
+  std::int64_t iterations_per_user = -1;  // -1 = unlimited
   std::vector<std::string> tags;
   std::vector<std::string> exclude_tags;
   double stop_timeout_s = 0;

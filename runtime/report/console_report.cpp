@@ -7,10 +7,12 @@
 #include <cstdarg>
 #include <cstdio>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/report/percentiles.h"
 #include "runtime/report/report_rows.h"
+#include "runtime/report/text_format.h"
 
 namespace cicada::report {
 
@@ -89,16 +91,39 @@ void append_stats_row(std::string& out, std::string_view method, std::string_vie
                 format_ms(entry.median_ms()).c_str(), rps, fail_per_sec);
 }
 
-void append_percentile_row(std::string& out, std::string_view method, std::string_view name,
-                           const stats::EntryStats& entry) {
+// Times: anything with percentile_ms(p), the response times of an entry or its service times.
+template <class Times>
+void append_percentile_row(std::string& out, std::string_view method, std::string_view name, const Times& times,
+                           std::uint64_t count) {
   const std::string type(method);
   const std::string name_text(name);
   append_format(out, "%-*s %-*s", kTypeWidth, type.c_str(), kNameWidth, name_text.c_str());
   for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i) {
-    const std::string value = format_ms(entry.percentile_ms(kReportedPercentiles[i]));
+    const std::string value = format_ms(times.percentile_ms(kReportedPercentiles[i]));
     append_format(out, i == 0 ? " %8s" : " %6s", value.c_str());
   }
-  append_format(out, " %6" PRIu64 "\n", entry.num_requests);
+  append_format(out, " %6" PRIu64 "\n", count);
+}
+
+// One table of percentiles, of response times or of service times.
+template <class TimesOf>
+std::string percentile_block(const stats::RunStats& run, const char* title, TimesOf times_of) {
+  std::string out = std::string(title) + "\n";
+  append_format(out, "%-*s %-*s", kTypeWidth, "Type", kNameWidth, "Name");
+  for (std::size_t i = 0; i < kPercentileLabels.size(); ++i)
+    append_format(out, i == 0 ? " %8s" : " %6s", kPercentileLabels[i]);
+  append_format(out, " %6s\n", "# reqs");
+  const std::string separator = percentile_separator();
+  out += separator;
+  // Like Locust, entries without response times get no percentile row.
+  for (const auto& [key, entry] : run.book().sorted_entries()) {
+    const auto& [times, count] = times_of(*entry);
+    if (count > 0) append_percentile_row(out, key.method, key.name, times, count);
+  }
+  out += separator;
+  const auto& [times, count] = times_of(run.book().total());
+  if (count > 0) append_percentile_row(out, "", "Aggregated", times, count);
+  return out;
 }
 
 // Continuation lines of a message or traceback line up under the text of the first line.
@@ -146,18 +171,50 @@ std::string stats_table(const stats::RunStats& run, bool current) {
 }
 
 std::string percentile_table(const stats::RunStats& run) {
-  std::string out = "Response time percentiles (approximated)\n";
-  append_format(out, "%-*s %-*s", kTypeWidth, "Type", kNameWidth, "Name");
-  for (std::size_t i = 0; i < kPercentileLabels.size(); ++i)
-    append_format(out, i == 0 ? " %8s" : " %6s", kPercentileLabels[i]);
-  append_format(out, " %6s\n", "# reqs");
-  const std::string separator = percentile_separator();
+  return percentile_block(run, "Response time percentiles (approximated)", [](const stats::EntryStats& entry) {
+    return std::pair<const stats::EntryStats&, std::uint64_t>(entry, entry.num_requests);
+  });
+}
+
+std::string service_percentile_table(const stats::RunStats& run) {
+  return percentile_block(run, "Service time percentiles (uncorrected, approximated)",
+                          [](const stats::EntryStats& entry) {
+                            return std::pair<const stats::ServiceTimes&, std::uint64_t>(entry.service,
+                                                                                         entry.service.count);
+                          });
+}
+
+std::string iterations_report(const RunInfo& info, const stats::RunStats& run) {
+  const stats::StatsBook& book = run.book();
+  std::string out = "Iterations (open model: response times count from each iteration's scheduled start)\n";
+  append_format(out, "%-40s %10s %10s %10s %12s %14s\n", "Arrival rate", "Due", "Started", "Dropped", "Over",
+                "Achieved");
+  std::string separator;
+  for (int width : {40, 11, 11, 11, 13}) {
+    append_dashes(separator, width);
+    separator += '|';
+  }
+  append_dashes(separator, 15);
+  separator += '\n';
   out += separator;
-  // Like Locust, entries without response times get no percentile row.
-  for (const auto& [key, entry] : run.book().sorted_entries())
-    if (entry->num_requests > 0) append_percentile_row(out, key.method, key.name, *entry);
+  const std::string over = format_decimal(info.arrivals_duration_s, 3) + " s";
+  const std::string achieved = format_decimal(info.achieved_rate(book.iterations_started()), 2) + "/s";
+  append_format(out, "%-40s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12s %14s\n", info.arrival_rate_text().c_str(),
+                info.iterations_due, book.iterations_started(), book.iterations_dropped(), over.c_str(),
+                achieved.c_str());
   out += separator;
-  if (run.book().total().num_requests > 0) append_percentile_row(out, "", "Aggregated", run.book().total());
+  if (book.iterations_dropped() > 0)
+    append_format(out, "%" PRIu64 " iterations found no free user within --max-queue-time (%ss) and were dropped: "
+                       "raise --max-users (the pool had at most %d users), or the server is slower than the rate.\n",
+                  book.iterations_dropped(), format_decimal(info.max_queue_time_s, 3).c_str(), info.max_users);
+  out += '\n';
+  return out;
+}
+
+std::string current_iterations_line(const stats::RunStats& run) {
+  std::string out;
+  append_format(out, "Iterations: %.2f/s started, %.2f/s dropped (%" PRIu64 " dropped in all)\n",
+                run.current_iterations_per_sec(), run.current_dropped_per_sec(), run.book().iterations_dropped());
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/report/run_info.h"
 #include "runtime/report/thresholds.h"
 #include "runtime/stats/run_stats.h"
 
@@ -16,6 +17,13 @@ std::string format_ms(double ms);
 std::string stats_table(const stats::RunStats& run, bool current);
 // "Response time percentiles (approximated)" with 50..100% and # reqs.
 std::string percentile_table(const stats::RunStats& run);
+// Open model: "Service time percentiles (uncorrected, approximated)", the same table for the
+// service times (without the time iterations waited to start).
+std::string service_percentile_table(const stats::RunStats& run);
+// Open model: the iterations the schedule asked for, started and dropped, and the rate achieved.
+std::string iterations_report(const RunInfo& info, const stats::RunStats& run);
+// Open model, under the periodic table: the current rates of started and dropped iterations.
+std::string current_iterations_line(const stats::RunStats& run);
 // "Error report": occurrences and "METHOD name: error"; empty string when no failures.
 std::string error_report(const stats::RunStats& run);
 // "Exceptions": count, message and traceback; empty string when none.

@@ -145,6 +145,44 @@ std::string history_rows(const HistoryRowsInput& input) {
   return out;
 }
 
+std::string service_stats_file(const stats::RunStats& run) {
+  std::string out;
+  header(out,
+         {"Type", "Name", "Request Count", "Median Service Time", "Average Service Time", "Min Service Time",
+          "Max Service Time"},
+         {}, true);
+  auto add = [&out](std::string_view method, std::string_view name, const stats::ServiceTimes& service) {
+    Row row(out);
+    row.text(method).text(name).count(service.count);
+    row.ms(service.percentile_ms(0.5)).ms(service.avg_ms()).ms(service.min_ms()).ms(service.max_ms());
+    for (double p : kReportedPercentiles) {
+      if (service.count == 0) {
+        row.text("N/A");
+      } else {
+        row.ms(service.percentile_ms(p));
+      }
+    }
+  };
+  for (const auto& [key, entry] : run.book().sorted_entries()) add(key.method, key.name, entry->service);
+  add("", "Aggregated", run.book().total().service);
+  return out;
+}
+
+std::string iterations_file(const RunInfo& info, const stats::RunStats& run) {
+  std::string out;
+  header(out, {"Target Rate", "Due", "Started", "Dropped", "Duration", "Achieved Rate", "Max Users", "Max Queue Time"},
+         {}, false);
+  const stats::StatsBook& book = run.book();
+  Row row(out);
+  // The target as an average over the run, so that it compares with the achieved rate also
+  // when stages ramp it.
+  row.decimal(info.achieved_rate(info.iterations_due), 6).count(info.iterations_due).count(book.iterations_started());
+  row.count(book.iterations_dropped()).decimal(info.arrivals_duration_s, 6);
+  row.decimal(info.achieved_rate(book.iterations_started()), 6).count(static_cast<std::uint64_t>(info.max_users));
+  row.decimal(info.max_queue_time_s, 6);
+  return out;
+}
+
 std::string thresholds_file(const std::vector<ThresholdResult>& results) {
   std::string out;
   header(out, {"Threshold", "Selector", "Metric", "Limit", "Value", "Unit", "Result", "Note"}, {}, false);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/report/history.h"
+#include "runtime/report/run_info.h"
 #include "runtime/report/thresholds.h"
 #include "runtime/stats/run_stats.h"
 
@@ -34,6 +35,12 @@ struct HistoryRowsInput {
   bool full_history;  // one row per entry before the Aggregated one
 };
 std::string history_rows(const HistoryRowsInput& input);
+
+// Open model, cicada's own files (docs/load-models.md):
+// PREFIX_service_stats.csv: the service times (uncorrected), one row per entry, then Aggregated.
+std::string service_stats_file(const stats::RunStats& run);
+// PREFIX_iterations.csv: the arrival rate, the iterations due, started and dropped.
+std::string iterations_file(const RunInfo& info, const stats::RunStats& run);
 
 // PREFIX_thresholds.csv (cicada's own): one row per threshold.
 std::string thresholds_file(const std::vector<ThresholdResult>& results);

@@ -20,6 +20,10 @@ struct HistoryPoint {
   std::optional<double> p50_ms, p95_ms, p99_ms;  // nullopt: no request in the window
   std::uint64_t requests = 0;                    // since the start (or --reset-stats)
   std::uint64_t failures = 0;
+  // Open model: iterations started and dropped per second, and the service times' p99.
+  double iterations_per_s = 0;
+  double dropped_per_s = 0;
+  std::optional<double> service_p99_ms;
 };
 
 // The response times of the last seconds, in total and (when asked for) per entry: the worker

@@ -1,6 +1,7 @@
 #include "runtime/report/html_report.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "report_assets.h"
 #include "runtime/report/text_format.h"
@@ -91,10 +92,20 @@ void run_section(std::string& out, const ReportContent& content) {
   item("Script", info.script);
   item("Host", info.host);
   item("User classes", classes);
-  item("Users", std::to_string(info.users));
-  item("Spawn rate", format_decimal(info.spawn_rate, 3) + " per second");
+  if (info.open_model) {
+    item("Load model", "open: iterations start on schedule; response times count from the scheduled start");
+    item("Arrival rate", info.arrival_rate_text());
+    item("Users", std::to_string(info.users) + " at first, at most " + std::to_string(info.max_users));
+    item("Max queue time", seconds_text(info.max_queue_time_s));
+  } else {
+    item("Load model", "closed: users loop on their tasks");
+    item("Users", std::to_string(info.users));
+    item("Spawn rate", format_decimal(info.spawn_rate, 3) + " per second");
+  }
+  if (!info.load_shape.empty()) item("Load shape", info.load_shape);
   item("Run time", seconds_text(info.run_time_s));
   if (info.iterations >= 0) item("Iterations", std::to_string(info.iterations));
+  if (info.iterations_per_user >= 0) item("Iterations per user", std::to_string(info.iterations_per_user));
   item("Worker threads", std::to_string(info.threads));
   item("Start", iso8601_utc(info.start_unix_s));
   item("End", iso8601_utc(info.end_unix_s));
@@ -154,21 +165,41 @@ void stats_section(std::string& out, const stats::RunStats& run) {
   out += "</section>\n";
 }
 
-void percentile_section(std::string& out, const stats::RunStats& run) {
-  out += "<section id=\"percentiles\"><h2>Response time percentiles (ms)</h2>\n";
+// Times: anything with percentile_ms(p) (an entry's response times, or its service times).
+template <class TimesOf>
+void percentile_section(std::string& out, const stats::RunStats& run, std::string_view id, std::string_view title,
+                        TimesOf times_of) {
+  out += "<section id=\"" + std::string(id) + "\"><h2>" + escape_markup(title) + "</h2>\n";
   out += "<table><thead><tr><th>Type</th><th>Name</th>";
   for (const char* label : kPercentileLabels) out += "<th class=\"num\">" + std::string(label) + "</th>";
   out += "<th class=\"num\"># reqs</th></tr></thead><tbody>";
   auto add = [&](std::string_view method, std::string_view name, const stats::EntryStats& entry, bool total) {
+    const auto& [times, count] = times_of(entry);
+    if (count == 0) return;
     out += total ? "<tr class=\"total\">" : "<tr>";
     out += "<td>" + escape_markup(method) + "</td><td>" + escape_markup(name) + "</td>";
-    for (double p : kReportedPercentiles) out += "<td class=\"num\">" + format_ms_exact(entry.percentile_ms(p)) + "</td>";
-    out += "<td class=\"num\">" + std::to_string(entry.num_requests) + "</td></tr>";
+    for (double p : kReportedPercentiles) out += "<td class=\"num\">" + format_ms_exact(times.percentile_ms(p)) + "</td>";
+    out += "<td class=\"num\">" + std::to_string(count) + "</td></tr>";
   };
-  for (const auto& [key, entry] : run.book().sorted_entries())
-    if (entry->num_requests > 0) add(key.method, key.name, *entry, false);
-  if (run.book().total().num_requests > 0) add("", "Aggregated", run.book().total(), true);
+  for (const auto& [key, entry] : run.book().sorted_entries()) add(key.method, key.name, *entry, false);
+  add("", "Aggregated", run.book().total(), true);
   out += "</tbody></table>\n</section>\n";
+}
+
+void iterations_section(std::string& out, const ReportContent& content) {
+  const RunInfo& info = content.info;
+  const stats::StatsBook& book = content.run.book();
+  out += "<section id=\"iterations\"><h2>Iterations</h2>\n";
+  {
+    Table table(out, {{"Arrival rate"}, {"Due", true}, {"Started", true}, {"Dropped", true}, {"Over (s)", true},
+                      {"Achieved (per s)", true}});
+    table.row().text(info.arrival_rate_text()).count(info.iterations_due).count(book.iterations_started());
+    table.count(book.iterations_dropped()).number(format_decimal(info.arrivals_duration_s, 3));
+    table.number(format_decimal(info.achieved_rate(book.iterations_started()), 2));
+  }
+  out += "<p class=\"subtitle\">Dropped: due when no user was free, and still waiting after the max queue time "
+         "(or when the test stopped). Response times count from each iteration's scheduled start; the service "
+         "times below leave out the wait.</p>\n</section>\n";
 }
 
 void failure_section(std::string& out, const stats::RunStats& run) {
@@ -211,6 +242,8 @@ void verdict(std::string& out, const ReportContent& content) {
     text = good ? "No failures" : std::to_string(book.total().num_failures) + " failed requests, " +
                                       std::to_string(book.exceptions().size()) + " distinct exceptions";
   }
+  if (content.info.open_model && book.iterations_dropped() > 0)
+    text += ", " + std::to_string(book.iterations_dropped()) + " iterations dropped";
   out += "<p class=\"verdict " + std::string(good ? "pass" : "fail") + "\">" + escape_markup(text) + "</p>\n";
 }
 
@@ -235,8 +268,19 @@ std::string html_report(const ReportContent& content, std::string_view json_summ
   run_section(out, content);
   threshold_section(out, content);
   chart_section(out);
+  if (content.info.open_model) iterations_section(out, content);
   stats_section(out, content.run);
-  percentile_section(out, content.run);
+  percentile_section(out, content.run, "percentiles",
+                     content.info.open_model ? "Response time percentiles (ms, from the scheduled start)"
+                                             : "Response time percentiles (ms)",
+                     [](const stats::EntryStats& entry) {
+                       return std::pair<const stats::EntryStats&, std::uint64_t>(entry, entry.num_requests);
+                     });
+  if (content.info.open_model)
+    percentile_section(out, content.run, "service-percentiles", "Service time percentiles (ms, uncorrected)",
+                       [](const stats::EntryStats& entry) {
+                         return std::pair<const stats::ServiceTimes&, std::uint64_t>(entry.service, entry.service.count);
+                       });
   failure_section(out, content.run);
   exception_section(out, content.run);
   out += "</main>\n<script type=\"application/json\" id=\"cicada-report-data\">";

@@ -79,6 +79,15 @@ class JsonWriter {
     key(name);
     boolean(value);
   }
+  // A count (never written as 1e+05), or null.
+  void optional_count(std::string_view name, const std::optional<std::uint64_t>& value) {
+    key(name);
+    if (value) {
+      integer(*value);
+    } else {
+      null();
+    }
+  }
   void optional_field(std::string_view name, const std::optional<double>& value) {
     key(name);
     if (value) {
@@ -121,8 +130,53 @@ std::string percentile_key(const char* label) {
   return key;
 }
 
+void write_histogram(JsonWriter& json, const stats::Histogram& histogram) {
+  json.begin_object();
+  json.field("unit", "us");
+  json.key("buckets");  // [lowest, highest, count]: every value in the bucket lies in [lowest, highest]
+  json.begin_array();
+  histogram.for_each_bucket([&](std::size_t index, std::uint64_t count) {
+    json.begin_array();
+    json.integer(stats::Histogram::bucket_low(index));
+    json.integer(stats::Histogram::bucket_high(index));
+    json.integer(count);
+    json.end_array();
+  });
+  json.end_array();
+  json.end_object();
+}
+
+template <class Times>
+void write_percentiles(JsonWriter& json, const Times& times) {
+  json.key("percentiles_ms");
+  json.begin_object();
+  for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i)
+    json.field(percentile_key(kPercentileLabels[i]), times.percentile_ms(kReportedPercentiles[i]));
+  json.end_object();
+}
+
+// Open model: the uncorrected service times beside the corrected response times; null otherwise.
+void write_service_time(JsonWriter& json, const stats::ServiceTimes& service, bool open_model) {
+  json.key("service_time");
+  if (!open_model) {
+    json.null();
+    return;
+  }
+  json.begin_object();
+  json.field("count", service.count);
+  json.field("avg_ms", service.avg_ms());
+  json.field("min_ms", service.min_ms());
+  json.field("max_ms", service.max_ms());
+  json.field("median_ms", service.percentile_ms(0.5));
+  write_percentiles(json, service);
+  json.field("total_service_time_us", service.total_us);
+  json.key("histogram");
+  write_histogram(json, service.histogram);
+  json.end_object();
+}
+
 void write_entry(JsonWriter& json, const stats::RunStats& run, std::string_view method, std::string_view name,
-                 const stats::EntryStats& entry) {
+                 const stats::EntryStats& entry, bool open_model) {
   json.begin_object();
   json.field("method", method);
   json.field("name", name);
@@ -136,11 +190,7 @@ void write_entry(JsonWriter& json, const stats::RunStats& run, std::string_view 
   json.field("avg_content_length", entry.avg_content_length());
   json.field("rps", run.total_rps(entry));
   json.field("failures_per_s", run.total_fail_per_sec(entry));
-  json.key("percentiles_ms");
-  json.begin_object();
-  for (std::size_t i = 0; i < kReportedPercentiles.size(); ++i)
-    json.field(percentile_key(kPercentileLabels[i]), entry.percentile_ms(kReportedPercentiles[i]));
-  json.end_object();
+  write_percentiles(json, entry);
   // The raw sums and the histogram are what merging two runs needs.
   json.field("total_response_time_us", entry.total_response_us);
   json.key("min_response_time_us");
@@ -152,19 +202,8 @@ void write_entry(JsonWriter& json, const stats::RunStats& run, std::string_view 
   json.field("max_response_time_us", entry.max_response_us);
   json.field("total_content_length", entry.total_content_length);
   json.key("histogram");
-  json.begin_object();
-  json.field("unit", "us");
-  json.key("buckets");  // [lowest, highest, count]: every value in the bucket lies in [lowest, highest]
-  json.begin_array();
-  entry.histogram.for_each_bucket([&](std::size_t index, std::uint64_t count) {
-    json.begin_array();
-    json.integer(stats::Histogram::bucket_low(index));
-    json.integer(stats::Histogram::bucket_high(index));
-    json.integer(count);
-    json.end_array();
-  });
-  json.end_array();
-  json.end_object();
+  write_histogram(json, entry.histogram);
+  write_service_time(json, entry.service, open_model);
   json.end_object();
 }
 
@@ -195,6 +234,43 @@ void write_run(JsonWriter& json, const ReportContent& content) {
   json.field("duration_s", info.duration_s);
   json.field("stop_reason", info.stop_reason);
   json.field("exit_code", info.exit_code);
+  json.field("model", info.open_model ? "open" : "closed");
+  json.key("load_shape");
+  if (info.load_shape.empty()) {
+    json.null();
+  } else {
+    json.string(info.load_shape);
+  }
+  json.optional_count("iterations_per_user", info.iterations_per_user >= 0
+                                                 ? std::optional<std::uint64_t>(info.iterations_per_user)
+                                                 : std::nullopt);
+  json.optional_field("arrival_rate", info.open_model ? std::optional<double>(info.arrival_rate) : std::nullopt);
+  json.key("rate_stages");
+  json.begin_array();
+  for (const auto& [duration_s, rate] : info.rate_stages) {
+    json.begin_object();
+    json.field("duration_s", duration_s);
+    json.field("rate", rate);
+    json.end_object();
+  }
+  json.end_array();
+  json.optional_count("max_users", info.open_model ? std::optional<std::uint64_t>(info.max_users) : std::nullopt);
+  json.optional_field("max_queue_time_s", info.open_model ? std::optional<double>(info.max_queue_time_s) : std::nullopt);
+  json.end_object();
+}
+
+void write_iterations(JsonWriter& json, const ReportContent& content) {
+  const RunInfo& info = content.info;
+  const stats::StatsBook& book = content.run.book();
+  auto open_only = [&](double value) { return info.open_model ? std::optional<double>(value) : std::nullopt; };
+  json.key("iterations");
+  json.begin_object();
+  json.field("started", book.iterations_started());
+  json.field("dropped", book.iterations_dropped());
+  json.optional_count("due", info.open_model ? std::optional<std::uint64_t>(info.iterations_due) : std::nullopt);
+  json.optional_field("duration_s", open_only(info.arrivals_duration_s));
+  json.optional_field("target_rate", open_only(info.achieved_rate(info.iterations_due)));
+  json.optional_field("achieved_rate", open_only(info.achieved_rate(book.iterations_started())));
   json.end_object();
 }
 
@@ -238,6 +314,9 @@ void write_history(JsonWriter& json, const std::vector<HistoryPoint>& history) {
     json.optional_field("p99_ms", point.p99_ms);
     json.field("requests", point.requests);
     json.field("failures", point.failures);
+    json.field("iterations_per_s", point.iterations_per_s);
+    json.field("dropped_per_s", point.dropped_per_s);
+    json.optional_field("service_p99_ms", point.service_p99_ms);
     json.end_object();
   }
   json.end_array();
@@ -258,10 +337,13 @@ std::string json_report(const ReportContent& content) {
   write_run(json, content);
   json.key("entries");
   json.begin_array();
-  for (const auto& [key, entry] : book.sorted_entries()) write_entry(json, content.run, key.method, key.name, *entry);
+  const bool open_model = content.info.open_model;
+  for (const auto& [key, entry] : book.sorted_entries())
+    write_entry(json, content.run, key.method, key.name, *entry, open_model);
   json.end_array();
   json.key("aggregated");
-  write_entry(json, content.run, "", "Aggregated", book.total());
+  write_entry(json, content.run, "", "Aggregated", book.total(), open_model);
+  write_iterations(json, content);
   json.key("failures");
   json.begin_array();
   for (const auto& [key, occurrences] : failures_by_count(book)) {

@@ -1,7 +1,10 @@
 #include "runtime/report/run_info.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
+
+#include "runtime/report/text_format.h"
 
 namespace cicada::report {
 
@@ -36,6 +39,14 @@ std::string shell_command(const std::vector<std::string>& argv) {
     out += '\'';
   }
   return out;
+}
+
+std::string RunInfo::arrival_rate_text() const {
+  if (rate_stages.empty()) return format_decimal(arrival_rate, 3) + "/s";
+  double peak = arrival_rate;
+  for (const auto& stage : rate_stages) peak = std::max(peak, stage.second);
+  return std::to_string(rate_stages.size()) + " stage" + (rate_stages.size() == 1 ? "" : "s") + " from " +
+         format_decimal(arrival_rate, 3) + "/s, peak " + format_decimal(peak, 3) + "/s";
 }
 
 }  // namespace cicada::report

@@ -22,6 +22,8 @@ std::string history_csv(const std::string& prefix) { return prefix + "_stats_his
 std::string failures_csv(const std::string& prefix) { return prefix + "_failures.csv"; }
 std::string exceptions_csv(const std::string& prefix) { return prefix + "_exceptions.csv"; }
 std::string thresholds_csv(const std::string& prefix) { return prefix + "_thresholds.csv"; }
+std::string service_stats_csv(const std::string& prefix) { return prefix + "_service_stats.csv"; }
+std::string iterations_csv(const std::string& prefix) { return prefix + "_iterations.csv"; }
 
 // Creates the folders above `path` and checks a file can be created there.
 bool check_writable(const std::string& path, const char* option, std::string* error) {
@@ -66,6 +68,9 @@ bool RunReports::prepare(std::string* error) {
     const std::string& prefix = outputs_.csv_prefix;
     for (const std::string& path : {stats_csv(prefix), history_csv(prefix), failures_csv(prefix), exceptions_csv(prefix)})
       if (!check_writable(path, "--csv", error)) return false;
+    if (outputs_.open_model)
+      for (const std::string& path : {service_stats_csv(prefix), iterations_csv(prefix)})
+        if (!check_writable(path, "--csv", error)) return false;
   }
   if (!outputs_.html_file.empty() && !check_writable(outputs_.html_file, "--html", error)) return false;
   if (!outputs_.json_file.empty() && !check_writable(outputs_.json_file, "--json-file", error)) return false;
@@ -91,9 +96,15 @@ void RunReports::on_second(const stats::RunStats& run, double unix_s, int users)
   recent_.close_second();
   const stats::EntryStats window = recent_.window(nullptr);
   const stats::EntryStats& total = run.book().total();
-  history_.push_back(HistoryPoint{unix_s, users, run.current_rps(nullptr), run.current_fail_per_sec(nullptr),
-                                  window_percentile(window, 0.50), window_percentile(window, 0.95),
-                                  window_percentile(window, 0.99), total.num_requests, total.num_failures});
+  HistoryPoint point{unix_s, users, run.current_rps(nullptr), run.current_fail_per_sec(nullptr),
+                     window_percentile(window, 0.50), window_percentile(window, 0.95),
+                     window_percentile(window, 0.99), total.num_requests, total.num_failures};
+  if (outputs_.open_model) {
+    point.iterations_per_s = run.current_iterations_per_sec();
+    point.dropped_per_s = run.current_dropped_per_sec();
+    if (window.service.count > 0) point.service_p99_ms = window.service.percentile_ms(0.99);
+  }
+  history_.push_back(point);
   if (outputs_.csv_prefix.empty()) return;
   append_history(csv::history_rows({run, recent_, static_cast<std::int64_t>(std::floor(unix_s)), users,
                                     outputs_.csv_full_history}));
@@ -108,6 +119,7 @@ std::string RunReports::finish(const RunInfo& info, const stats::RunStats& run,
   if (!outputs_.csv_prefix.empty()) {
     rewrite_csv(run);
     if (!thresholds.empty()) write_file(thresholds_csv(outputs_.csv_prefix), csv::thresholds_file(thresholds));
+    if (outputs_.open_model) write_file(iterations_csv(outputs_.csv_prefix), csv::iterations_file(info, run));
   }
   if (history_file_) {
     std::fclose(history_file_);
@@ -124,6 +136,7 @@ void RunReports::rewrite_csv(const stats::RunStats& run) {
   write_file(stats_csv(prefix), csv::stats_file(run));
   write_file(failures_csv(prefix), csv::failures_file(run));
   write_file(exceptions_csv(prefix), csv::exceptions_file(run));
+  if (outputs_.open_model) write_file(service_stats_csv(prefix), csv::service_stats_file(run));
 }
 
 void RunReports::write_file(const std::string& path, const std::string& content) {

@@ -20,6 +20,7 @@ struct ReportOutputs {
   std::string html_file;   // placeholders already expanded
   std::string json_file;
   std::string junit_file;
+  bool open_model = false;  // the CSV prefix also gets PREFIX_service_stats.csv and PREFIX_iterations.csv
 };
 
 class RunReports {

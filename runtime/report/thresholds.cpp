@@ -14,7 +14,8 @@ namespace {
 
 constexpr std::string_view kOperatorChars = "<>=!";
 constexpr std::string_view kKnownMetrics =
-    "avg, min, max, median, a percentile such as p95 or p99.9, rps, failures, error_rate, requests";
+    "avg, min, max, median, a percentile such as p95 or p99.9, rps, failures, error_rate, requests, "
+    "dropped_iterations";
 constexpr std::string_view kExpressionShape = "[METHOD name | name] METRIC OP VALUE, like p95<100ms";
 
 std::string_view trim(std::string_view text) {
@@ -77,6 +78,7 @@ bool parse_metric(std::string_view token, Threshold* out, std::string* error) {
       {"max", ThresholdMetric::Max},           {"median", ThresholdMetric::Median},
       {"rps", ThresholdMetric::Rps},           {"failures", ThresholdMetric::Failures},
       {"error_rate", ThresholdMetric::ErrorRate}, {"requests", ThresholdMetric::Requests},
+      {"dropped_iterations", ThresholdMetric::DroppedIterations},
   };
   for (const Named& named : kNamed) {
     if (name == named.name) {
@@ -170,6 +172,7 @@ bool parse_condition(std::string_view condition, Threshold* out, std::string* er
       return true;
     case ThresholdMetric::Failures:
     case ThresholdMetric::Requests:
+    case ThresholdMetric::DroppedIterations:
       if (!unit.empty() || *number != std::floor(*number)) {
         *error = what + " is a count: give a whole number (like <10)";
         return false;
@@ -245,6 +248,10 @@ std::optional<Threshold> parse_threshold_parts(std::string_view key, std::string
   if (!parse_metric(key.substr(metric_start), &threshold, error)) return std::nullopt;
   threshold.selector = std::string(trim(key.substr(0, metric_start)));
   if (threshold.selector == "Aggregated") threshold.selector.clear();
+  if (threshold.metric == ThresholdMetric::DroppedIterations && !threshold.selector.empty()) {
+    *error = "dropped_iterations counts the whole run's iterations: write it without '" + threshold.selector + "'";
+    return std::nullopt;
+  }
   if (!parse_condition(condition, &threshold, error)) return std::nullopt;
   return threshold;
 }
@@ -299,6 +306,9 @@ void add_threshold_layer(std::vector<Threshold>& thresholds, const std::vector<T
 }
 
 Measurement measure(const Threshold& threshold, const stats::RunStats& run) {
+  // Known whether or not any request was made (none may have been: every iteration dropped).
+  if (threshold.metric == ThresholdMetric::DroppedIterations)
+    return {true, static_cast<double>(run.book().iterations_dropped())};
   stats::EntryStats merged;
   const stats::EntryStats* entry = select_entry(threshold.selector, run.book(), &merged);
   if (!entry || entry->num_requests == 0) return {};
@@ -313,6 +323,7 @@ Measurement measure(const Threshold& threshold, const stats::RunStats& run) {
     case ThresholdMetric::Failures: m.value = static_cast<double>(entry->num_failures); break;
     case ThresholdMetric::ErrorRate: m.value = entry->fail_ratio(); break;
     case ThresholdMetric::Requests: m.value = static_cast<double>(entry->num_requests); break;
+    case ThresholdMetric::DroppedIterations: break;  // measured above
   }
   return m;
 }
@@ -341,7 +352,7 @@ std::string format_threshold_value(const Threshold& threshold, const Measurement
 
 bool metric_moves_one_way(ThresholdMetric metric) {
   return metric == ThresholdMetric::Requests || metric == ThresholdMetric::Failures || metric == ThresholdMetric::Max ||
-         metric == ThresholdMetric::Min;
+         metric == ThresholdMetric::Min || metric == ThresholdMetric::DroppedIterations;
 }
 
 bool failure_is_permanent(const Threshold& threshold, double value) {

@@ -15,7 +15,9 @@
 
 namespace cicada::report {
 
-enum class ThresholdMetric { Avg, Min, Max, Median, Percentile, Rps, Failures, ErrorRate, Requests };
+// DroppedIterations: the open model's iterations dropped for want of a free user (k6's
+// dropped_iterations), counted for the whole run.
+enum class ThresholdMetric { Avg, Min, Max, Median, Percentile, Rps, Failures, ErrorRate, Requests, DroppedIterations };
 enum class Comparison { Less, LessEqual, Greater, GreaterEqual, Equal, NotEqual };
 
 struct Threshold {

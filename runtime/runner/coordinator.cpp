@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 
 #include "runtime/common/log.h"
 #include "runtime/http/url.h"
 #include "runtime/report/console_report.h"
 #include "runtime/report/html_report.h"
+#include "runtime/report/text_format.h"
 
 namespace cicada::runner {
 
@@ -36,6 +38,14 @@ void start_timer(uv_timer_t* timer, void (*callback)(uv_timer_t*), double first_
                  static_cast<std::uint64_t>(std::llround(repeat_s * 1000)));
 }
 
+// Fires no earlier than `deadline_s` on uv_hrtime()'s clock (libuv's own clock, in whole
+// milliseconds, may lag behind it).
+void start_timer_at(uv_loop_t* loop, uv_timer_t* timer, void (*callback)(uv_timer_t*), double deadline_s) {
+  uv_update_time(loop);
+  const double wait_ms = std::ceil(deadline_s * 1000.0) - static_cast<double>(uv_now(loop));
+  uv_timer_start(timer, callback, static_cast<std::uint64_t>(std::max(0.0, wait_ms)) + 1, 0);
+}
+
 double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -57,6 +67,7 @@ Coordinator::Coordinator(cli::ResolvedCommand command)
 }
 
 Coordinator::~Coordinator() {
+  keys_.close();
   shut_down_workers();
   if (scheduler_) scheduler_->shutdown();
   context_.scheduler = nullptr;
@@ -109,6 +120,7 @@ int Coordinator::prepare() {
   if (!select_classes(all, &error)) return fail(error);
 
   threads_ = options_.threads > 0 ? options_.threads : std::max(1, static_cast<int>(uv_available_parallelism()));
+  if (!prepare_load_model(&error)) return fail(error);
   std::vector<int> weights, fixed;
   for (const auto& c : classes_) {
     weights.push_back(c.weight);
@@ -130,7 +142,12 @@ int Coordinator::prepare() {
   if (!prepare_reports(&error)) return fail(error);
 
   iteration_budgets_.assign(static_cast<std::size_t>(threads_), -1);
-  if (options_.iterations >= 0) {
+  if (open_model_) {
+    // The arrival schedule counts --iterations itself: thread t starts iterations t, t+T, ...
+    if (options_.iterations >= 0)
+      for (int t = 0; t < threads_; ++t)
+        if (ThreadArrivals::share_of(options_.iterations, t, threads_) > 0) ++workers_with_budget_;
+  } else if (options_.iterations >= 0) {
     iteration_budgets_ =
         UserDistribution::split_iterations(weights, threads_, options_.users, options_.iterations, fixed);
     workers_with_budget_ = static_cast<int>(std::count_if(iteration_budgets_.begin(), iteration_budgets_.end(),
@@ -145,16 +162,66 @@ int Coordinator::prepare() {
   return -1;
 }
 
+bool Coordinator::prepare_load_model(std::string* error) {
+  if (!script_->load_shape(&load_shape_, error)) return false;
+  using Kind = script::LoadShapeInfo::Kind;
+  open_model_ = options_.arrival_rate > 0 || load_shape_.kind == Kind::Rate;
+  if (!open_model_) return true;
+  if (load_shape_.kind == Kind::Users) {
+    *error = load_shape_.where + ": this load shape sets a user count (the closed model), but --arrival-rate asks "
+             "for the open model; give cicada.stages entries a rate = ... instead (see docs/load-models.md)";
+    return false;
+  }
+  if (options_.iterations_per_user >= 0) {
+    *error = "--iterations-per-user belongs to the closed model: in the open model (--arrival-rate) users serve "
+             "iterations as they come; use --iterations or --run-time to end the test";
+    return false;
+  }
+  std::vector<RateSegment> segments;
+  if (load_shape_.kind == Kind::Rate) {
+    // Each stage ramps linearly from the rate before it; the first from --arrival-rate (k6's startRate).
+    double rate = options_.arrival_rate;
+    for (auto [duration_s, stage_rate] : load_shape_.rate_stages) {
+      segments.push_back({duration_s, rate, stage_rate});
+      rate = stage_rate;
+    }
+  } else {
+    segments.push_back({std::numeric_limits<double>::infinity(), options_.arrival_rate, options_.arrival_rate});
+  }
+  const double end_s = options_.run_time_s > 0 ? options_.run_time_s : std::numeric_limits<double>::infinity();
+  arrival_schedule_ = ArrivalSchedule(std::move(segments), end_s);
+  // Without -u, enough users for iterations of up to 100 ms at the highest rate (Little's law).
+  constexpr double kDefaultPoolSeconds = 0.1;
+  pool_users_ = options_.users_given ? options_.users
+                                     : static_cast<int>(std::clamp(std::ceil(arrival_schedule_.peak_rate() * kDefaultPoolSeconds),
+                                                                   1.0, 10'000.0));
+  max_pool_users_ = options_.max_users > 0 ? options_.max_users : pool_users_;
+  if (max_pool_users_ < pool_users_) {
+    *error = "--max-users " + std::to_string(max_pool_users_) + " is below the " + std::to_string(pool_users_) +
+             " users (-u) the pool starts with";
+    return false;
+  }
+  if (max_pool_users_ == 0) {
+    *error = "the open model needs users to run iterations: give -u or --max-users above 0";
+    return false;
+  }
+  // Each thread serves its share of the arrivals with its own users: a thread without any
+  // would drop every iteration of its share.
+  threads_ = std::min(threads_, max_pool_users_);
+  return true;
+}
+
 bool Coordinator::prepare_reports(std::string* error) {
   if (!load_thresholds(error)) return false;
   report::ReportOutputs outputs;
   outputs.csv_prefix = options_.csv_prefix;
   outputs.csv_full_history = options_.csv_full_history;
   if (!options_.html_file.empty())
-    outputs.html_file = report::expand_html_placeholders(options_.html_file, options_.users, options_.spawn_rate,
-                                                         options_.run_time_s);
+    outputs.html_file = report::expand_html_placeholders(options_.html_file, open_model_ ? pool_users_ : options_.users,
+                                                         options_.spawn_rate, options_.run_time_s);
   outputs.json_file = options_.json_file;
   outputs.junit_file = options_.junit_file;
+  outputs.open_model = open_model_;
   reports_ = std::make_unique<report::RunReports>(std::move(outputs));
   if (!reports_->prepare(error)) return false;
   if (options_.csv_full_history && options_.csv_prefix.empty())
@@ -271,7 +338,7 @@ int Coordinator::run() {
   if (early_exit >= 0) return early_exit;
 
   events_.open(&loop_, [this](std::vector<loop::WorkerEvent>& events) { on_events(events); });
-  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_}) {
+  for (uv_timer_t* timer : {&spawn_timer_, &shape_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_}) {
     uv_timer_init(&loop_, timer);
     timer->data = this;
   }
@@ -300,6 +367,7 @@ void Coordinator::start_workers() {
     config.script_path = options_.script;
     config.host_override = options_.host;
     config.iteration_budget = iteration_budgets_[static_cast<std::size_t>(i)];
+    config.iterations_per_user = options_.iterations_per_user;
     config.tags = options_.tags;
     config.exclude_tags = options_.exclude_tags;
     config.stop_timeout_s = options_.stop_timeout_s;
@@ -416,67 +484,213 @@ void Coordinator::begin_test() {
   stats_.set_start_time(started_s_);
   stats_.note_time(started_s_);
   log_info("Starting cicada %s with %d worker thread%s", CICADA_VERSION, threads_, threads_ == 1 ? "" : "s");
-  log_info("Ramping to %d users at a rate of %.2f per second", options_.users, options_.spawn_rate);
-
-  double tick_s = std::clamp(1.0 / options_.spawn_rate, 0.01, 1.0);
-  start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->spawn_tick(); }, 0, tick_s);
   start_timer(&stats_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->stats_tick(); }, 1, 1);
+  if (open_model_) {
+    // The run time counts from the first scheduled iteration (start_arrivals).
+    begin_pool();
+    return;
+  }
   if (options_.run_time_s > 0) {
     start_timer(
         &run_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->begin_stop("Run time limit reached"); },
         options_.run_time_s, 0);
   }
+  if (load_shape_.kind == script::LoadShapeInfo::Kind::Users) {
+    if (options_.users_given)
+      log_warning("-u/--users does not apply: the load shape of %s sets the user count", load_shape_.where.c_str());
+    // Locust calls a shape's tick() once a second, the first time at once.
+    start_timer(&shape_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->shape_tick(); }, 0, 1);
+  } else {
+    set_user_target(options_.users, options_.spawn_rate, {});
+    // Locust's keys, for a test at a fixed user count (a shape decides the count itself).
+    keys_.start(&loop_, [this](TerminalKeys::Key key) { on_key(key); });
+  }
   if (options_.iterations >= 0 && workers_with_budget_ == 0) begin_stop("Iteration limit reached");
 }
 
+void Coordinator::set_user_target(int users, double spawn_rate, const std::vector<bool>& classes) {
+  if (phase_ != Phase::Running || !ramp_.set_target(users, spawn_rate, classes, now_s())) return;
+  log_info("Ramping to %d users at a rate of %.2f per second", users, spawn_rate);
+  ramping_down_ = users < distribution_->live_total();
+  ramping_ = true;
+  start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->spawn_tick(); }, 0, ramp_.tick_s());
+}
+
 void Coordinator::spawn_tick() {
-  if (phase_ != Phase::Running) return;
-  double elapsed = now_s() - started_s_;
-  auto due = static_cast<int>(std::min<double>(options_.users, std::floor(options_.spawn_rate * elapsed + 1e-9) + 1));
-  std::map<int, std::map<int, int>> per_thread;  // thread -> script class index -> count
-  bool full = false;
-  while (distribution_->total() < due) {
-    auto placement = distribution_->add();
-    if (!placement) {
-      full = true;
-      break;
-    }
-    ++per_thread[placement->thread][class_index_in_script_[static_cast<std::size_t>(placement->class_index)]];
-  }
-  for (auto& [thread, counts] : per_thread) {
+  if (phase_ != Phase::Running || !ramping_) return;
+  RampStep step = ramp_.step(now_s(), *distribution_);
+  auto script_class = [this](int selected) { return class_index_in_script_[static_cast<std::size_t>(selected)]; };
+  for (auto& [thread, counts] : step.spawn) {
     loop::SpawnUsers command;
-    for (auto [class_index, count] : counts) command.batches.emplace_back(class_index, count);
+    for (auto [class_index, count] : counts) command.batches.emplace_back(script_class(class_index), count);
     workers_[static_cast<std::size_t>(thread)]->post(std::move(command));
   }
-  if (full)
+  for (auto& [thread, counts] : step.stop)
+    for (auto [class_index, count] : counts)
+      workers_[static_cast<std::size_t>(thread)]->post(loop::StopUsers{script_class(class_index), count});
+  if (step.capped)
     log_warning("Only %d users can run: every selected class has a fixed_count and all are reached",
                 distribution_->total());
-  if (distribution_->total() >= options_.users || full) {
-    uv_timer_stop(&spawn_timer_);
-    spawning_complete_ = true;
-    log_info("All users spawned: %s (%d total users)", class_mix().c_str(), distribution_->total());
-    script::LuaValue count = number_value(script_->state(), distribution_->total());
-    fire_event("spawning_complete", &count, [] {});
-    if (options_.reset_stats) {
-      log_info("Resetting stats");
-      ++stats_generation_;
-      for (auto& worker : workers_) worker->post(loop::ResetStats{});
-      stats_.reset(now_s());
-      reports_->reset();
-      stats_reset_done_ = true;
-      fire_event("reset_stats", nullptr, [] {});
-    }
-    stop_if_all_users_ended();
+  if (step.reached) on_ramp_reached();
+}
+
+void Coordinator::on_ramp_reached() {
+  uv_timer_stop(&spawn_timer_);
+  ramping_ = false;
+  // Locust's line after a ramp up; a ramp down says so.
+  const int ended = distribution_->total() - distribution_->live_total();
+  const std::string ended_note = ended > 0 ? ", " + std::to_string(ended) + " more ended on their own" : "";
+  log_info("%s: %s (%d total users%s)", ramping_down_ ? "Ramped down" : "All users spawned", class_mix().c_str(),
+           distribution_->live_total(), ended_note.c_str());
+  script::LuaValue count = number_value(script_->state(), distribution_->live_total());
+  fire_event("spawning_complete", &count, [] {});
+  on_all_users_running();
+  stop_if_all_users_ended();
+}
+
+// The first time the load is fully up (the ramp reached its target, or the open model's
+// schedule starts): thresholds may now abort on averages, and --reset-stats resets.
+void Coordinator::on_all_users_running() {
+  if (spawning_complete_) return;
+  spawning_complete_ = true;
+  if (!options_.reset_stats) return;
+  log_info("Resetting stats");
+  ++stats_generation_;
+  for (auto& worker : workers_) worker->post(loop::ResetStats{});
+  stats_.reset(now_s());
+  reports_->reset();
+  stats_reset_done_ = true;
+  fire_event("reset_stats", nullptr, [] {});
+}
+
+void Coordinator::shape_tick() {
+  if (phase_ != Phase::Running) return;
+  script::ShapeTick tick;
+  std::string error;
+  if (!script_->shape_tick(now_s() - started_s_, &tick, &error)) {
+    log_error("%s", error.c_str());
+    record_coordinator_error(error);
+    begin_stop("The load shape failed");
+    return;
   }
+  if (tick.ended) {
+    begin_stop("The load shape ended");
+    return;
+  }
+  std::vector<bool> active;
+  if (!tick.classes.empty()) {
+    active.assign(classes_.size(), false);
+    for (const std::string& name : tick.classes) {
+      auto it = std::find_if(classes_.begin(), classes_.end(), [&](const auto& c) { return c.name == name; });
+      if (it == classes_.end()) {
+        const std::string message = "the load shape (" + load_shape_.where + ") named the user class '" + name +
+                                    "', which is not running (" + class_mix() + ")";
+        log_error("%s", message.c_str());
+        coordinator_book_.record_exception(message, "");
+        begin_stop("The load shape failed");
+        return;
+      }
+      active[static_cast<std::size_t>(it - classes_.begin())] = true;
+    }
+  }
+  set_user_target(tick.users, tick.spawn_rate, active);
+}
+
+void Coordinator::on_key(TerminalKeys::Key key) {
+  using Key = TerminalKeys::Key;
+  if (key == Key::Interrupt) {
+    on_signal(SIGINT);
+    return;
+  }
+  const int change = key == Key::AddOne ? 1 : key == Key::AddTen ? 10 : key == Key::RemoveOne ? -1 : -10;
+  set_user_target(std::max(0, ramp_.target() + change), options_.spawn_rate, ramp_.classes());
+}
+
+void Coordinator::begin_pool() {
+  // Where every user the pool may ever have goes: the first pool_users_ start now, the rest
+  // are each thread's reserve for when no user is free.
+  std::vector<std::map<int, int>> initial(static_cast<std::size_t>(threads_));
+  std::vector<std::vector<int>> reserve(static_cast<std::size_t>(threads_));
+  worker_users_.assign(static_cast<std::size_t>(threads_), 0);
+  for (int i = 0; i < max_pool_users_; ++i) {
+    auto placement = distribution_->add();
+    if (!placement) break;
+    const int script_class = class_index_in_script_[static_cast<std::size_t>(placement->class_index)];
+    const auto thread = static_cast<std::size_t>(placement->thread);
+    if (i < pool_users_) {
+      ++initial[thread][script_class];
+      ++worker_users_[thread];
+    } else {
+      reserve[thread].push_back(script_class);
+    }
+  }
+  for (int t = 0; t < threads_; ++t) {
+    const auto thread = static_cast<std::size_t>(t);
+    loop::SetupArrivals setup;
+    setup.schedule = arrival_schedule_;
+    setup.threads = threads_;
+    setup.iteration_limit = options_.iterations;
+    setup.max_queue_time_s = options_.max_queue_time_s;
+    setup.reserve_classes = std::move(reserve[thread]);
+    workers_[thread]->post(std::move(setup));
+    loop::SpawnUsers spawn;  // sent even when empty: the worker then reports its pool ready at once
+    for (auto [class_index, count] : initial[thread]) spawn.batches.emplace_back(class_index, count);
+    workers_[thread]->post(std::move(spawn));
+  }
+  log_info("Starting a pool of %d user%s for the open model (at most %d, --max-users)", pool_users_,
+           pool_users_ == 1 ? "" : "s", max_pool_users_);
+}
+
+void Coordinator::handle(loop::PoolReady&) {
+  if (++workers_pool_ready_ == threads_ && phase_ == Phase::Running) start_arrivals();
+}
+
+void Coordinator::start_arrivals() {
+  // A little ahead, so that every thread has the start time before it is due and all start
+  // their first iteration on time.
+  constexpr double kStartLeadS = 0.02;
+  const double start_s = now_s() + kStartLeadS;
+  const auto start_ns = static_cast<std::uint64_t>(std::llround(start_s * 1e9));
+  for (auto& worker : workers_) worker->post(loop::StartArrivals{start_ns});
+  arrivals_started_ = true;
+  arrivals_start_s_ = start_s;
+  if (load_shape_.kind == script::LoadShapeInfo::Kind::Rate) {
+    log_info("Starting iterations on the arrival stages of %s (%s s)", load_shape_.where.c_str(),
+             report::format_decimal(arrival_schedule_.length_s(), 3).c_str());
+  } else {
+    log_info("Starting iterations at a rate of %.2f per second", options_.arrival_rate);
+  }
+  // The schedule ends with the run time or with its last stage; the test then stops.
+  const double length_s = arrival_schedule_.length_s();
+  if (std::isfinite(length_s)) {
+    const bool by_run_time = options_.run_time_s > 0 && options_.run_time_s <= length_s;
+    start_timer_at(
+        &loop_, &run_timer_,
+        by_run_time ? [](uv_timer_t* t) { owner_of<Coordinator>(t)->begin_stop("Run time limit reached"); }
+                    : [](uv_timer_t* t) { owner_of<Coordinator>(t)->begin_stop("The load shape ended"); },
+        start_s + length_s);
+  }
+  script::LuaValue count = number_value(script_->state(), pool_users_);
+  fire_event("spawning_complete", &count, [] {});
+  on_all_users_running();
+  if (options_.iterations >= 0 && workers_with_budget_ == 0) begin_stop("Iteration limit reached");
 }
 
 std::string Coordinator::class_mix() const {
   std::string mix = "{";
   for (std::size_t i = 0; i < classes_.size(); ++i) {
     if (i) mix += ", ";
-    mix += "\"" + classes_[i].name + "\": " + std::to_string(distribution_->class_count(static_cast<int>(i)));
+    mix += "\"" + classes_[i].name + "\": " + std::to_string(distribution_->live_class_count(static_cast<int>(i)));
   }
   return mix + "}";
+}
+
+// An error of the script's coordinator code (teardown, the load shape), counted like a task's:
+// its first line is the message, the rest the traceback.
+void Coordinator::record_coordinator_error(const std::string& error) {
+  const std::size_t line_end = error.find('\n');
+  coordinator_book_.record_exception(error.substr(0, line_end),
+                                     line_end == std::string::npos ? "" : error.substr(line_end + 1));
 }
 
 void Coordinator::merge_coordinator_exceptions() {
@@ -499,6 +713,7 @@ void Coordinator::print_tick() {
   // Locust's --only-summary; --print-stats asks for what a headless run does anyway.
   if (phase_ != Phase::Running || options_.only_summary) return;
   std::string table = report::stats_table(stats_, true);
+  if (open_model_) table += report::current_iterations_line(stats_);
   std::FILE* out = table_stream();
   std::fwrite(table.data(), 1, table.size(), out);
   std::fputc('\n', out);
@@ -507,7 +722,12 @@ void Coordinator::print_tick() {
 
 int Coordinator::running_users() const {
   if (!distribution_ || phase_ == Phase::Reporting || phase_ == Phase::Finished) return 0;
-  return std::max(0, distribution_->total() - users_ended_);
+  if (open_model_) {
+    std::size_t users = 0;
+    for (std::size_t count : worker_users_) users += count;
+    return static_cast<int>(users);
+  }
+  return distribution_->live_total();
 }
 
 void Coordinator::check_thresholds() {
@@ -521,6 +741,8 @@ void Coordinator::check_thresholds() {
 }
 
 void Coordinator::handle(loop::StatsReport& event) {
+  if (open_model_ && static_cast<std::size_t>(event.worker) < worker_users_.size())
+    worker_users_[static_cast<std::size_t>(event.worker)] = event.users;
   if (!event.delta) return;
   if (event.generation == stats_generation_) {
     stats_.merge_delta(*event.delta);
@@ -535,13 +757,22 @@ void Coordinator::handle(loop::IterationsExhausted&) {
   if (++workers_exhausted_ >= workers_with_budget_) begin_stop("Iteration limit reached");
 }
 
-void Coordinator::handle(loop::UserEnded&) {
+void Coordinator::handle(loop::UserEnded& event) {
   ++users_ended_;
+  if (open_model_) return;  // the pool may grow again; the schedule decides when the test ends
+  // The user keeps its place in the plan, so that the ramp does not replace it (as in Locust).
+  // A ramp-down may have taken it from the plan already.
+  const auto selected = std::find(class_index_in_script_.begin(), class_index_in_script_.end(), event.class_index);
+  if (selected != class_index_in_script_.end())
+    distribution_->mark_ended(static_cast<int>(selected - class_index_in_script_.begin()), event.worker);
   stop_if_all_users_ended();
 }
 
+// With a fixed user count, the test ends once every user has ended on its own (stop_user,
+// --iterations-per-user); a load shape decides the end itself.
 void Coordinator::stop_if_all_users_ended() {
-  if (phase_ == Phase::Running && spawning_complete_ && users_ended_ >= distribution_->total())
+  if (phase_ == Phase::Running && !open_model_ && load_shape_.kind == script::LoadShapeInfo::Kind::None &&
+      spawning_complete_ && !ramping_ && users_ended_ > 0 && distribution_->live_total() == 0)
     begin_stop("All users have stopped");
 }
 
@@ -565,7 +796,9 @@ void Coordinator::begin_stop(const std::string& reason) {
   stop_reason_ = reason;
   log_info("%s, stopping users", reason.c_str());
   uv_timer_stop(&spawn_timer_);
+  uv_timer_stop(&shape_timer_);
   uv_timer_stop(&run_timer_);
+  if (arrivals_started_) arrivals_end_s_ = std::max(now_s(), arrivals_start_s_);
   fire_event("test_stopping", nullptr, [] {});
   for (auto& worker : workers_) worker->post(loop::StopAllUsers{options_.on_stop_grace_s});
   // A worker stuck in a Lua loop that never yields cannot answer: report what we have and leave.
@@ -578,6 +811,7 @@ void Coordinator::begin_stop(const std::string& reason) {
         self->finish_report();
         std::fflush(stdout);
         std::fflush(stderr);
+        TerminalKeys::restore_terminal();
         _exit(self->exit_code_ == 0 ? 1 : self->exit_code_);
       },
       deadline, 0);
@@ -598,8 +832,7 @@ void Coordinator::on_users_stopped() {
     auto after_teardown = [this](const std::string& error) {
       if (!error.empty()) {
         log_error("cicada.teardown() failed: %s", error.c_str());
-        coordinator_book_.record_exception("cicada.teardown() failed: " + error.substr(0, error.find('\n')),
-                                           error.find('\n') == std::string::npos ? "" : error.substr(error.find('\n') + 1));
+        record_coordinator_error("cicada.teardown() failed: " + error);
       }
       finish_report();
       fire_event("quitting", nullptr, [this] {
@@ -626,10 +859,16 @@ void Coordinator::finish_report() {
   // A failed threshold is the explicit verdict of the run, so it wins over failed requests.
   exit_code_ = thresholds_failed ? kExitThresholdFailed : failed ? options_.exit_code_on_error : 0;
 
+  const report::RunInfo info = run_info();
   std::string out = report::stats_table(stats_, false);
   out += "\n";
   out += report::percentile_table(stats_);
   out += "\n";
+  if (open_model_) {
+    out += report::service_percentile_table(stats_);
+    out += "\n";
+    out += report::iterations_report(info, stats_);
+  }
   out += report::error_report(stats_);
   out += report::exception_report(stats_);
   out += report::threshold_table(thresholds);
@@ -637,7 +876,7 @@ void Coordinator::finish_report() {
   std::fwrite(out.data(), 1, out.size(), tables);
   std::fflush(tables);
 
-  const std::string json = reports_->finish(run_info(), stats_, thresholds);
+  const std::string json = reports_->finish(info, stats_, thresholds);
   if (options_.json) {
     std::fwrite(json.data(), 1, json.size(), stdout);
     std::fflush(stdout);
@@ -665,6 +904,24 @@ report::RunInfo Coordinator::run_info() const {
   info.duration_s = stats_.duration_s();
   info.stop_reason = stop_reason_;
   info.exit_code = exit_code_;
+  info.load_shape = load_shape_.where;
+  info.iterations_per_user = options_.iterations_per_user;
+  info.open_model = open_model_;
+  if (open_model_) {
+    info.users = pool_users_;
+    info.arrival_rate = options_.arrival_rate;
+    info.rate_stages = load_shape_.rate_stages;
+    info.max_users = max_pool_users_;
+    info.max_queue_time_s = options_.max_queue_time_s;
+    if (arrivals_started_) {
+      const double end_s = arrivals_end_s_ > 0 ? arrivals_end_s_ : now_s();
+      // The schedule asks for nothing after its end: a stop a moment later changes no rate.
+      info.arrivals_duration_s = std::clamp(end_s - arrivals_start_s_, 0.0, arrival_schedule_.length_s());
+      info.iterations_due = arrival_schedule_.due_before(info.arrivals_duration_s);
+      if (options_.iterations >= 0)
+        info.iterations_due = std::min<std::uint64_t>(info.iterations_due, static_cast<std::uint64_t>(options_.iterations));
+    }
+  }
   return info;
 }
 
@@ -681,6 +938,7 @@ void Coordinator::on_signal(int signum) {
     const char message[] = "Second interrupt: exiting now without a report\n";
     ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
     (void)ignored;
+    TerminalKeys::restore_terminal();
     _exit(130);
   }
   const char* what = signum == SIGINT ? "Interrupted (SIGINT)" : "Terminated (SIGTERM)";
@@ -694,7 +952,8 @@ void Coordinator::on_signal(int signum) {
 void Coordinator::close_handles() {
   if (!handles_open_) return;
   handles_open_ = false;
-  for (uv_timer_t* timer : {&spawn_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_})
+  keys_.close();
+  for (uv_timer_t* timer : {&spawn_timer_, &shape_timer_, &stats_timer_, &run_timer_, &stop_deadline_timer_})
     uv_close(reinterpret_cast<uv_handle_t*>(timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);

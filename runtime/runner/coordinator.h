@@ -1,8 +1,10 @@
 #pragma once
 // The main thread of `cicada run`: loads the script once to check it and read its user
-// classes and options, runs cicada.setup(), starts the worker threads, ramps users up at the
-// spawn rate, merges stats once a second, prints the console tables, fires the coordinator
-// events, and stops the test on time, iteration count, stop_test() or signal.
+// classes and options, runs cicada.setup(), starts the worker threads, drives the load model
+// (docs/load-models.md: users ramped up and down at the spawn rate, from -u, a load shape or
+// the keyboard; or the open model's arrival schedule and its pool of users), merges stats once
+// a second, prints the console tables, fires the coordinator events, and stops the test on
+// time, iteration count, the shape's end, stop_test() or signal.
 #include <uv.h>
 
 #include <cstdio>
@@ -19,7 +21,10 @@
 #include "runtime/loop/worker.h"
 #include "runtime/report/run_reports.h"
 #include "runtime/report/thresholds.h"
+#include "runtime/runner/arrival_schedule.h"
+#include "runtime/runner/terminal_keys.h"
 #include "runtime/runner/user_distribution.h"
+#include "runtime/runner/user_ramp.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/run_stats.h"
@@ -56,11 +61,23 @@ class Coordinator final : public vu::SchedulerListener {
   void handle(loop::UserEnded& event);
   void handle(loop::WorkerStopped& event);
   void handle(loop::StopTestRequested& event);
+  void handle(loop::PoolReady& event);
   void stop_if_all_users_ended();
   void on_setup_done(const std::string& error);
   void maybe_begin_test();
   void begin_test();
+  // The load model, read once the options are final; false with a message on a bad combination.
+  bool prepare_load_model(std::string* error);
+  // The closed model: a new user count to ramp to (from -u, a shape or the keyboard).
+  void set_user_target(int users, double spawn_rate, const std::vector<bool>& classes);
   void spawn_tick();
+  void on_ramp_reached();
+  void shape_tick();
+  void on_key(TerminalKeys::Key key);
+  // The open model: the pool starts, then (once every thread's pool is ready) the schedule.
+  void begin_pool();
+  void start_arrivals();
+  void on_all_users_running();
   void stats_tick();
   void print_tick();
   void begin_stop(const std::string& reason);
@@ -82,6 +99,7 @@ class Coordinator final : public vu::SchedulerListener {
   double now_s() const;
   std::string class_mix() const;
   void merge_coordinator_exceptions();
+  void record_coordinator_error(const std::string& error);
 
   // Runs the stdlib's coordinator action (setup, teardown or an event) in a coroutine with
   // a client for the default host; `done` gets the error text (empty on success).
@@ -110,6 +128,22 @@ class Coordinator final : public vu::SchedulerListener {
   std::string default_host_;                    // for setup/teardown/event contexts
   std::unique_ptr<UserDistribution> distribution_;
   std::vector<std::int64_t> iteration_budgets_;
+
+  // The load model (docs/load-models.md).
+  bool open_model_ = false;
+  script::LoadShapeInfo load_shape_;  // cicada.shape / cicada.stages
+  UserRamp ramp_;                     // closed model
+  bool ramping_ = false;
+  bool ramping_down_ = false;
+  TerminalKeys keys_;
+  ArrivalSchedule arrival_schedule_;  // open model
+  int pool_users_ = 0;                // open model: users started before the first iteration
+  int max_pool_users_ = 0;            // ... and the most the pool may grow to
+  int workers_pool_ready_ = 0;
+  bool arrivals_started_ = false;
+  double arrivals_start_s_ = 0;       // the schedule's time 0, on now_s()'s clock
+  double arrivals_end_s_ = 0;         // when the test began to stop
+  std::vector<std::size_t> worker_users_;  // open model: users per thread, as last reported
   std::shared_ptr<const script::LuaValue> setup_data_;
   stats::RunStats stats_;
   std::unique_ptr<report::RunReports> reports_;
@@ -136,6 +170,7 @@ class Coordinator final : public vu::SchedulerListener {
   int exit_code_ = 0;
 
   uv_timer_t spawn_timer_{};
+  uv_timer_t shape_timer_{};
   uv_timer_t stats_timer_{};
   uv_timer_t run_timer_{};
   uv_timer_t stop_deadline_timer_{};

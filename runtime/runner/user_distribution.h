@@ -14,6 +14,7 @@ class UserDistribution {
   struct Placement {
     int class_index;
     int thread;
+    bool ended = false;  // remove(): a user that had ended on its own (nothing left to stop)
   };
 
   UserDistribution(std::vector<int> class_weights, int threads, std::vector<int> fixed_counts = {});
@@ -22,11 +23,28 @@ class UserDistribution {
   // class furthest below its share, on the thread with the fewest users. Empty when every
   // class is fixed and full.
   std::optional<Placement> add();
-  // The user to remove when ramping down: the class furthest above its share of (total - 1),
-  // from the thread with the most users of that class. Empty when there are no users.
+  // The user to remove when ramping down: one that ended on its own if any (it only has to be
+  // forgotten), else a user of a class that is no longer active, else one of the class furthest
+  // above its share of (total - 1); from the thread with the most users of that class. Empty
+  // when there are no users.
   std::optional<Placement> remove();
+  // A user of `class_index` on `thread` ended on its own: it keeps its place (it is not
+  // replaced, and a fixed_count stays reached) until a ramp-down forgets it. False when the plan
+  // has no live user there (a ramp-down already took it).
+  bool mark_ended(int class_index, int thread);
+
+  // A shape may run only some classes (the third value a cicada.shape returns): new users
+  // then come from the active classes only, and users of the others are removed first.
+  // Every class is active at first.
+  void set_active_classes(const std::vector<bool>& active);
+  const std::vector<bool>& active_classes() const { return active_; }
+  // Users of active classes.
+  int active_total() const;
 
   int total() const { return total_; }
+  // Users that have not ended on their own.
+  int live_total() const { return total_ - ended_total_; }
+  int live_class_count(int class_index) const;
   int class_count(int class_index) const { return class_counts_[class_index]; }
   int thread_count(int thread) const { return thread_totals_[thread]; }
 
@@ -37,15 +55,20 @@ class UserDistribution {
 
  private:
   void place(int class_index, int thread);
+  void unplace(int class_index, int thread);
+  void recount_weighted();
 
   std::vector<int> weights_;
   std::vector<int> fixed_;  // 0 = weighted class
-  std::int64_t weight_sum_ = 0;  // of the weighted classes
-  std::int64_t weighted_users_ = 0;
+  std::vector<bool> active_;
+  std::int64_t weight_sum_ = 0;  // of the active weighted classes
+  std::int64_t weighted_users_ = 0;  // users of the active weighted classes
   std::vector<int> class_counts_;
   std::vector<int> thread_totals_;
   std::vector<std::vector<int>> per_thread_class_;  // [thread][class]
+  std::vector<std::vector<int>> ended_;             // [thread][class]: of those, ended on their own
   int total_ = 0;
+  int ended_total_ = 0;
 };
 
 }  // namespace cicada::runner

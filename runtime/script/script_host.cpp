@@ -252,6 +252,55 @@ bool ScriptHost::script_thresholds(std::vector<ScriptThreshold>* out, std::strin
   return true;
 }
 
+bool ScriptHost::load_shape(LoadShapeInfo* out, std::string* error) {
+  *out = LoadShapeInfo{};
+  if (!call_module("_load_shape", 0, 1, error)) return false;
+  const int shape = lua_gettop(L_);
+  if (lua_istable(L_, shape)) {
+    const std::string kind = string_field(L_, shape, "kind");
+    out->kind = kind == "rate" ? LoadShapeInfo::Kind::Rate : LoadShapeInfo::Kind::Users;
+    out->where = string_field(L_, shape, "where");
+    lua_getfield(L_, shape, "stages");
+    const int count = lua_istable(L_, -1) ? static_cast<int>(lua_objlen(L_, -1)) : 0;
+    for (int i = 1; i <= count; ++i) {
+      lua_rawgeti(L_, -1, i);
+      lua_getfield(L_, -1, "duration");
+      lua_getfield(L_, -2, "rate");
+      out->rate_stages.emplace_back(lua_tonumber(L_, -2), lua_tonumber(L_, -1));
+      lua_pop(L_, 3);
+    }
+    lua_pop(L_, 1);
+  }
+  lua_pop(L_, 1);
+  return true;
+}
+
+bool ScriptHost::shape_tick(double run_time_s, ShapeTick* out, std::string* error) {
+  *out = ShapeTick{};
+  lua_pushnumber(L_, run_time_s);
+  if (!call_module("_shape_tick", 1, 4, error)) return false;
+  const int base = lua_gettop(L_) - 3;
+  bool ok = lua_toboolean(L_, base) != 0;
+  if (!ok) {
+    *error = lua_isstring(L_, base + 1) ? lua_tostring(L_, base + 1) : "the load shape failed";
+  } else if (lua_isnil(L_, base + 1)) {
+    out->ended = true;
+  } else {
+    out->users = static_cast<int>(lua_tointeger(L_, base + 1));
+    out->spawn_rate = lua_tonumber(L_, base + 2);
+    if (lua_istable(L_, base + 3)) {
+      const int count = static_cast<int>(lua_objlen(L_, base + 3));
+      for (int i = 1; i <= count; ++i) {
+        lua_rawgeti(L_, base + 3, i);
+        out->classes.emplace_back(lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "");
+        lua_pop(L_, 1);
+      }
+    }
+  }
+  lua_settop(L_, base - 1);
+  return ok;
+}
+
 std::string ScriptHost::task_ratio_report(const std::vector<int>& class_user_counts) {
   lua_createtable(L_, static_cast<int>(class_user_counts.size()), 0);
   for (std::size_t i = 0; i < class_user_counts.size(); ++i) {

@@ -33,6 +33,22 @@ struct ScriptThreshold {
   std::string where;                    // "shop.lua:12": the cicada.thresholds call
 };
 
+// The script's load shape (docs/load-models.md): cicada.shape, or cicada.stages.
+struct LoadShapeInfo {
+  enum class Kind { None, Users, Rate };
+  Kind kind = Kind::None;            // Users: called every second (cicada.shape, stages with users)
+  std::vector<std::pair<double, double>> rate_stages;  // Rate: (duration s, rate per second)
+  std::string where;                 // "shop.lua:12": where it was declared
+};
+
+// What one call of a Users shape said.
+struct ShapeTick {
+  bool ended = false;  // it returned nil: the test ends
+  int users = 0;
+  double spawn_rate = 1;
+  std::vector<std::string> classes;  // empty: every class
+};
+
 class LuaValue;
 
 class ScriptHost {
@@ -56,6 +72,9 @@ class ScriptHost {
   bool script_options(std::vector<std::pair<std::string, std::string>>* out, std::string* error);
   // cicada.thresholds{...}, sorted by key.
   bool script_thresholds(std::vector<ScriptThreshold>* out, std::string* error);
+  bool load_shape(LoadShapeInfo* out, std::string* error);
+  // Calls a Users shape with the seconds since the test started.
+  bool shape_tick(double run_time_s, ShapeTick* out, std::string* error);
   // Locust's --show-task-ratio, for these user counts per class.
   std::string task_ratio_report(const std::vector<int>& class_user_counts);
   // The `init` event, synchronously; listener errors are counted as exceptions.

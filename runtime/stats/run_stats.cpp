@@ -41,6 +41,8 @@ void RunStats::merge_delta(const StatsBook& delta) {
   });
   total_rates_.pending_requests += delta.total().num_requests;
   total_rates_.pending_failures += delta.total().num_failures;
+  iteration_rates_.pending_requests += delta.iterations_started();
+  iteration_rates_.pending_failures += delta.iterations_dropped();
 }
 
 void RunStats::close_second() {
@@ -52,6 +54,7 @@ void RunStats::close_second() {
   };
   for (auto& [key, rates] : entry_rates_) close(rates);
   close(total_rates_);
+  close(iteration_rates_);
 }
 
 void RunStats::reset(double now_s) {
@@ -60,6 +63,7 @@ void RunStats::reset(double now_s) {
   book_ = std::move(exceptions);
   entry_rates_.clear();
   total_rates_ = Rates{};
+  iteration_rates_ = Rates{};
   start_s_ = now_s;
   last_s_ = now_s;
 }
@@ -73,6 +77,10 @@ double RunStats::current_fail_per_sec(const EntryKey* key) const {
   const Rates* rates = find_rates(key);
   return rates ? average_closed(rates->closed, Count::failures) : 0.0;
 }
+
+double RunStats::current_iterations_per_sec() const { return average_closed(iteration_rates_.closed, Count::requests); }
+
+double RunStats::current_dropped_per_sec() const { return average_closed(iteration_rates_.closed, Count::failures); }
 
 double RunStats::total_rps(const EntryStats& e) const {
   const double seconds = duration_s();

@@ -33,6 +33,9 @@ class RunStats {
   // Averages over the last kCurrentWindowSeconds closed seconds (fewer at the start).
   double current_rps(const EntryKey* key) const;  // nullptr = Aggregated
   double current_fail_per_sec(const EntryKey* key) const;
+  // Open model: iterations started and dropped per second, over the same window.
+  double current_iterations_per_sec() const;
+  double current_dropped_per_sec() const;
   // Over the whole run: count / duration_s().
   double total_rps(const EntryStats& e) const;
   double total_fail_per_sec(const EntryStats& e) const;
@@ -49,6 +52,7 @@ class RunStats {
   StatsBook book_;
   std::map<EntryKey, Rates> entry_rates_;
   Rates total_rates_;
+  Rates iteration_rates_;  // "requests" = iterations started, "failures" = iterations dropped
   double start_s_ = 0;
   double last_s_ = 0;
 };

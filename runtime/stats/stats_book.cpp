@@ -16,11 +16,54 @@ void join_key(std::string& out, std::string_view method, std::string_view name) 
   out.append(name);
 }
 
+double us_to_ms(std::uint64_t us) { return static_cast<double>(us) / kMicrosPerMilli; }
+
 }  // namespace
+
+double clamped_percentile_ms(const Histogram& histogram, std::uint64_t min_us, std::uint64_t max_us, double p) {
+  if (histogram.count() == 0) return 0.0;
+  const std::uint64_t low = min_us == UINT64_MAX ? 0 : min_us;
+  const std::uint64_t high = std::max(low, max_us);
+  // The extremes are known exactly, so don't report a bucket midpoint for them.
+  if (p <= 0.0) return us_to_ms(low);
+  if (p >= 1.0) return us_to_ms(high);
+  // A bucket midpoint can lie outside the samples actually seen (one slow request alone in a
+  // wide bucket); clamping keeps e.g. the median from exceeding the max, as Locust does.
+  return us_to_ms(std::clamp(histogram.value_at_percentile(p), low, high));
+}
+
+// ---- ServiceTimes ----
+
+void ServiceTimes::record(std::uint64_t service_us) {
+  ++count;
+  total_us += service_us;
+  min_us = std::min(min_us, service_us);
+  max_us = std::max(max_us, service_us);
+  histogram.record(service_us);
+}
+
+void ServiceTimes::merge(const ServiceTimes& other) {
+  if (other.count == 0) return;
+  count += other.count;
+  total_us += other.total_us;
+  min_us = std::min(min_us, other.min_us);
+  max_us = std::max(max_us, other.max_us);
+  histogram.merge(other.histogram);
+}
+
+double ServiceTimes::avg_ms() const {
+  return count == 0 ? 0.0 : static_cast<double>(total_us) / static_cast<double>(count) / kMicrosPerMilli;
+}
+
+double ServiceTimes::min_ms() const { return min_us == UINT64_MAX ? 0.0 : us_to_ms(min_us); }
+
+double ServiceTimes::max_ms() const { return us_to_ms(max_us); }
 
 // ---- EntryStats ----
 
-void EntryStats::record(std::uint64_t response_us, std::uint64_t content_length, bool failed) {
+void EntryStats::record(std::uint64_t response_us, std::uint64_t content_length, bool failed,
+                        std::optional<std::uint64_t> service_us) {
+  if (service_us) service.record(*service_us);
   ++num_requests;
   if (failed) ++num_failures;
   total_response_us += response_us;
@@ -38,6 +81,7 @@ void EntryStats::merge(const EntryStats& other) {
   max_response_us = std::max(max_response_us, other.max_response_us);
   total_content_length += other.total_content_length;
   histogram.merge(other.histogram);
+  service.merge(other.service);
 }
 
 double EntryStats::avg_ms() const {
@@ -55,16 +99,7 @@ double EntryStats::max_ms() const { return static_cast<double>(max_response_us) 
 double EntryStats::median_ms() const { return percentile_ms(0.5); }
 
 double EntryStats::percentile_ms(double p) const {
-  if (histogram.count() == 0) return 0.0;
-  // The extremes are known exactly, so don't report a bucket midpoint for them.
-  if (p <= 0.0) return min_ms();
-  if (p >= 1.0) return max_ms();
-  // A bucket midpoint can lie outside the samples actually seen (one slow request alone in a
-  // wide bucket); clamping keeps e.g. the median from exceeding the max, as Locust does.
-  const std::uint64_t value_us = histogram.value_at_percentile(p);
-  const std::uint64_t low = min_response_us == UINT64_MAX ? 0 : min_response_us;
-  const std::uint64_t high = std::max(low, max_response_us);
-  return static_cast<double>(std::clamp(value_us, low, high)) / kMicrosPerMilli;
+  return clamped_percentile_ms(histogram, min_response_us, max_response_us, p);
 }
 
 double EntryStats::avg_content_length() const {
@@ -83,7 +118,9 @@ StatsBook::StatsBook(StatsBook&& other) noexcept
     : entries_(std::move(other.entries_)),
       total_(std::move(other.total_)),
       failures_(std::move(other.failures_)),
-      exceptions_(std::move(other.exceptions_)) {
+      exceptions_(std::move(other.exceptions_)),
+      iterations_started_(other.iterations_started_),
+      iterations_dropped_(other.iterations_dropped_) {
   other.clear();
 }
 
@@ -93,13 +130,16 @@ StatsBook& StatsBook::operator=(StatsBook&& other) noexcept {
     total_ = std::move(other.total_);
     failures_ = std::move(other.failures_);
     exceptions_ = std::move(other.exceptions_);
+    iterations_started_ = other.iterations_started_;
+    iterations_dropped_ = other.iterations_dropped_;
     other.clear();
   }
   return *this;
 }
 
 void StatsBook::record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
-                               std::uint64_t content_length, std::string_view error) {
+                               std::uint64_t content_length, std::string_view error,
+                               std::optional<std::uint64_t> service_us) {
   join_key(scratch_key_, method, name);
   auto it = entries_.find(scratch_key_);
   if (it == entries_.end()) {
@@ -107,8 +147,8 @@ void StatsBook::record_request(std::string_view method, std::string_view name, s
     it = entries_.emplace(scratch_key_, std::move(fresh)).first;
   }
   const bool failed = !error.empty();
-  it->second.stats.record(response_us, content_length, failed);
-  total_.record(response_us, content_length, failed);
+  it->second.stats.record(response_us, content_length, failed, service_us);
+  total_.record(response_us, content_length, failed, service_us);
   if (!failed) return;
 
   scratch_failure_key_.method.assign(method);
@@ -145,6 +185,8 @@ void StatsBook::merge(const StatsBook& other) {
   }
   total_.merge(other.total_);
   for (const auto& [key, occurrences] : other.failures_) failures_[key] += occurrences;
+  iterations_started_ += other.iterations_started_;
+  iterations_dropped_ += other.iterations_dropped_;
   merge_exceptions(other);
 }
 
@@ -163,10 +205,13 @@ void StatsBook::clear() {
   total_ = EntryStats{};
   failures_.clear();
   exceptions_.clear();
+  iterations_started_ = 0;
+  iterations_dropped_ = 0;
 }
 
 bool StatsBook::empty() const {
-  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty();
+  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty() && iterations_started_ == 0 &&
+         iterations_dropped_ == 0;
 }
 
 std::vector<std::pair<EntryKey, const EntryStats*>> StatsBook::sorted_entries() const {

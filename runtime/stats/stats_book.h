@@ -7,6 +7,7 @@
 // (message, traceback).
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -17,6 +18,30 @@
 
 namespace cicada::stats {
 
+// The value at percentile p of a histogram whose smallest and largest samples are known exactly:
+// p <= 0 is exactly `min_us`, p >= 1 exactly `max_us`, and anything else is clamped to them.
+// In milliseconds, 0 when the histogram is empty.
+double clamped_percentile_ms(const Histogram& histogram, std::uint64_t min_us, std::uint64_t max_us, double p);
+
+// Service times in the open model (docs/load-models.md): the time from a request's start to its
+// last byte, without the time its iteration waited to start. The response time an EntryStats
+// reports is then measured from the iteration's scheduled start (corrected for coordinated
+// omission); this keeps the uncorrected one beside it. Empty in the closed model.
+struct ServiceTimes {
+  std::uint64_t count = 0;
+  std::uint64_t total_us = 0;
+  std::uint64_t min_us = UINT64_MAX;  // UINT64_MAX while empty
+  std::uint64_t max_us = 0;
+  Histogram histogram;
+
+  void record(std::uint64_t service_us);
+  void merge(const ServiceTimes& other);
+  double avg_ms() const;
+  double min_ms() const;
+  double max_ms() const;
+  double percentile_ms(double p) const { return clamped_percentile_ms(histogram, min_us, max_us, p); }
+};
+
 struct EntryStats {
   std::uint64_t num_requests = 0;
   std::uint64_t num_failures = 0;
@@ -25,8 +50,11 @@ struct EntryStats {
   std::uint64_t max_response_us = 0;
   std::uint64_t total_content_length = 0;
   Histogram histogram;
+  ServiceTimes service;  // open model only
 
-  void record(std::uint64_t response_us, std::uint64_t content_length, bool failed);
+  // `service_us`: the uncorrected service time, given in the open model only.
+  void record(std::uint64_t response_us, std::uint64_t content_length, bool failed,
+              std::optional<std::uint64_t> service_us = std::nullopt);
   void merge(const EntryStats& other);
   bool empty() const { return num_requests == 0 && num_failures == 0; }
 
@@ -70,9 +98,16 @@ class StatsBook {
   StatsBook(StatsBook&& other) noexcept;
   StatsBook& operator=(StatsBook&& other) noexcept;
 
-  // Hot path: called once per completed request. `error` empty means success.
+  // Hot path: called once per completed request. `error` empty means success. In the open
+  // model `response_us` is measured from the iteration's scheduled start and `service_us` is
+  // the uncorrected time; in the closed model there is no `service_us`.
   void record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
-                      std::uint64_t content_length, std::string_view error);
+                      std::uint64_t content_length, std::string_view error,
+                      std::optional<std::uint64_t> service_us = std::nullopt);
+  // Open model: an iteration started (on time or late), or iterations dropped because no
+  // user was free within --max-queue-time.
+  void count_iteration_started() { ++iterations_started_; }
+  void count_iterations_dropped(std::uint64_t count) { iterations_dropped_ += count; }
   // An error raised inside a task (or hook) of a virtual user.
   void record_exception(std::string_view message, std::string_view traceback);
 
@@ -85,6 +120,8 @@ class StatsBook {
   // Read access. Entries sorted by (name, method) as Locust sorts them.
   std::vector<std::pair<EntryKey, const EntryStats*>> sorted_entries() const;
   const EntryStats& total() const { return total_; }
+  std::uint64_t iterations_started() const { return iterations_started_; }
+  std::uint64_t iterations_dropped() const { return iterations_dropped_; }
   const std::map<FailureKey, std::uint64_t>& failures() const { return failures_; }
   // Exceptions keyed by message + "\n" + traceback.
   const std::map<std::string, ExceptionRecord>& exceptions() const { return exceptions_; }
@@ -110,6 +147,8 @@ class StatsBook {
   EntryStats total_;
   std::map<FailureKey, std::uint64_t> failures_;
   std::map<std::string, ExceptionRecord> exceptions_;
+  std::uint64_t iterations_started_ = 0;
+  std::uint64_t iterations_dropped_ = 0;
   std::string scratch_key_;
   FailureKey scratch_failure_key_;  // reused so a repeated failure allocates nothing
 };

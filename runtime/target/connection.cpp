@@ -119,7 +119,7 @@ void Connection::handle_input(const char* data, size_t size) {
 }
 
 bool Connection::ready_for_next_request() const {
-  return !closing_ && !no_more_requests_ && !delay_pending_ && generated_remaining_ == 0 &&
+  return !closing_ && !no_more_requests_ && !delay_pending_ && !stall_pending_ && generated_remaining_ == 0 &&
          buffered_output() < kOutputHighWater;
 }
 
@@ -302,6 +302,7 @@ int Connection::on_message_complete(llhttp_t* parser) {
 // Answers
 
 void Connection::respond() {
+  if (hold_for_stall()) return;
   if (route_.endpoint == Endpoint::close) keep_alive_ = false;
   if (!keep_alive_) no_more_requests_ = true;
   head_only_ = method_ == HTTP_HEAD;
@@ -588,10 +589,26 @@ void Connection::finish_delay() {
   send(200, kApplicationJson, scratch_);
 }
 
+bool Connection::hold_for_stall() {
+  StallClock* clock = worker_.stall_clock();
+  if (!clock) return false;
+  const uint64_t now = uv_hrtime();
+  const std::optional<uint64_t> until = clock->hold_until(now);
+  if (!until) return false;
+  stall_pending_ = true;
+  // libuv's timers count whole milliseconds: round up, so the answer never leaves inside the stall.
+  uv_timer_start(&timer_, on_timer, (*until - now + 999'999) / 1'000'000, 0);
+  return true;
+}
+
 void Connection::on_timer(uv_timer_t* timer) {
   Connection& connection = connection_of(timer);
   if (connection.lingering_) {
     connection.close();
+  } else if (connection.stall_pending_) {
+    connection.stall_pending_ = false;
+    connection.respond();
+    connection.pump();
   } else if (connection.delay_pending_) {
     connection.finish_delay();
     connection.pump();
@@ -682,7 +699,7 @@ void Connection::pump() {
 }
 
 bool Connection::idle() const {
-  return !delay_pending_ && generated_remaining_ == 0 && out_.empty() && !write_in_flight_;
+  return !delay_pending_ && !stall_pending_ && generated_remaining_ == 0 && out_.empty() && !write_in_flight_;
 }
 
 void Connection::flush_output() {

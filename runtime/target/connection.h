@@ -90,6 +90,8 @@ class Connection {
   bool read_body_string_member(std::string_view name);
   void start_delay(uint64_t milliseconds);
   void finish_delay();
+  // --stall: holds the request until the stall ends, then answers it.
+  bool hold_for_stall();
   void start_generated_body(uint64_t size, bool chunked);
   void produce_generated_slice();
   void send(unsigned status, std::string_view content_type, std::string_view body,
@@ -111,7 +113,7 @@ class Connection {
 
   Worker& worker_;
   uv_tcp_t tcp_{};
-  uv_timer_t timer_{};  // a /delay, or the lingering close; never both
+  uv_timer_t timer_{};  // a /delay, a --stall, or the lingering close; one at a time
   uv_write_t write_request_{};
   uv_shutdown_t shutdown_request_{};
   int open_handles_ = 2;
@@ -140,6 +142,7 @@ class Connection {
   // An answer still in production.
   bool delay_pending_ = false;
   uint64_t delay_ms_ = 0;
+  bool stall_pending_ = false;  // a complete request held until the stall ends
   uint64_t generated_remaining_ = 0;
   uint64_t generated_offset_ = 0;
   bool generated_chunked_ = false;

@@ -275,6 +275,7 @@ int serve(const ServerOptions& options) {
   }
   const uint16_t port = bound_port(sockets.front().get());
 
+  StallClock stall_clock(options.stall);
   std::vector<std::unique_ptr<Worker>> workers;
   for (auto& socket : sockets) {
     auto worker = Worker::create(socket.release(), error);
@@ -282,6 +283,7 @@ int serve(const ServerOptions& options) {
       std::fprintf(stderr, "cicada target: %s\n", error.c_str());
       return 1;
     }
+    if (options.stall.enabled()) worker->set_stall_clock(&stall_clock);
     workers.push_back(std::move(worker));
   }
 
@@ -302,6 +304,10 @@ int serve(const ServerOptions& options) {
     std::printf("cicada target listening on http://%s (%u threads)\n", describe(options.host, port).c_str(),
                 options.threads);
     std::fflush(stdout);
+    if (options.stall.enabled())
+      std::fprintf(stderr, "cicada target: stalling for %.3f s every %.3f s, the first stall %.3f s after the first request\n",
+                   static_cast<double>(options.stall.duration_ns) / 1e9, static_cast<double>(options.stall.period_ns) / 1e9,
+                   static_cast<double>(options.stall.start_ns) / 1e9);
     uv_run(&main_loop, UV_RUN_DEFAULT);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cicada target: cannot start threads: %s\n", e.what());

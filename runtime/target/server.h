@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "runtime/target/stall.h"
+
 namespace cicada::target {
 
 class Connection;
@@ -18,6 +20,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   unsigned threads = 1;
+  StallSchedule stall;  // --stall: none unless enabled()
 };
 
 // Binds, serves until SIGINT or SIGTERM, then closes every connection. Prints the listening line
@@ -45,6 +48,10 @@ class Worker {
   char* read_buffer() { return read_buffer_.data(); }
   size_t read_buffer_size() const { return read_buffer_.size(); }
 
+  // --stall: shared by every thread of the target (null without --stall).
+  StallClock* stall_clock() const { return stall_clock_; }
+  void set_stall_clock(StallClock* clock) { stall_clock_ = clock; }
+
   // Ids for the jobs POST /api/jobs creates: counted per thread, as threads share nothing.
   uint64_t next_job_id() { return ++last_job_id_; }
 
@@ -67,6 +74,7 @@ class Worker {
   std::atomic<bool> stop_requested_{false};
   Connection* first_connection_ = nullptr;
   uint64_t last_job_id_ = 0;
+  StallClock* stall_clock_ = nullptr;
   std::array<char, 64 * 1024> read_buffer_{};
 };
 

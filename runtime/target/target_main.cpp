@@ -1,10 +1,12 @@
 #include "runtime/target/target_main.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <optional>
 #include <string_view>
 
+#include "runtime/cli/options.h"
 #include "runtime/target/server.h"
 #include "runtime/target/text.h"
 
@@ -15,7 +17,7 @@ namespace {
 constexpr unsigned kMaxThreads = 256;
 
 constexpr const char* kUsage =
-    "usage: cicada target [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+    "usage: cicada target [--host 127.0.0.1] [--port 8080] [--threads N] [--stall 1s/10s [--stall-start 9s]]\n"
     "\n"
     "A fast HTTP/1.1 server to aim load tests at.\n"
     "\n"
@@ -23,6 +25,9 @@ constexpr const char* kUsage =
     "  --host HOST     address to listen on (IPv4 or IPv6, e.g. ::1); default 127.0.0.1\n"
     "  --port PORT     port to listen on, 0 for any free port; default 8080\n"
     "  --threads N     event-loop threads, each with its own SO_REUSEPORT socket; default 1\n"
+    "  --stall D/P     stop answering for D of every P (1s/10s), as a paused process would;\n"
+    "                  requests are held and answered when the stall ends\n"
+    "  --stall-start T the first stall, T after the first request; default P - D\n"
     "  -h, --help      show this help\n"
     "\n"
     "endpoints: /  /json  /echo  /status/{code}  /delay/{ms}  /bytes/{n}  /chunked/{n}\n"
@@ -50,6 +55,7 @@ int usage_error(const char* message, std::string_view detail) {
 
 int target_main(int argc, char** argv) {
   ServerOptions options;
+  std::optional<uint64_t> stall_start;  // --stall-start, in either order with --stall
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -63,7 +69,7 @@ int target_main(int argc, char** argv) {
       name = arg.substr(0, equals);
       value = arg.substr(equals + 1);
     }
-    if (name != "--host" && name != "--port" && name != "--threads") {
+    if (name != "--host" && name != "--port" && name != "--threads" && name != "--stall" && name != "--stall-start") {
       return usage_error(arg.starts_with("-") ? "unknown option" : "unexpected argument", arg);
     }
     if (!value) {
@@ -73,6 +79,18 @@ int target_main(int argc, char** argv) {
     if (name == "--host") {
       if (value->empty()) return usage_error("empty value for", name);
       options.host = std::string(*value);
+    } else if (name == "--stall") {
+      std::string error;
+      const auto stall = parse_stall(*value, error);
+      if (!stall) return usage_error(error.c_str(), *value);
+      const uint64_t start = stall_start.value_or(stall->start_ns);
+      options.stall = *stall;
+      options.stall.start_ns = start;
+    } else if (name == "--stall-start") {
+      const auto start = cli::parse_duration(*value);
+      if (!start) return usage_error("--stall-start wants a duration like 4s, not", *value);
+      stall_start = static_cast<uint64_t>(std::llround(*start * 1e9));
+      options.stall.start_ns = *stall_start;
     } else if (name == "--port") {
       const auto port = parse_unsigned(*value, 65535);
       if (!port) return usage_error("--port wants 0..65535, not", *value);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "runtime/stats/stats_book.h"
+#include "runtime/vu/arrivals.h"
 
 namespace cicada::vu {
 
@@ -23,6 +24,18 @@ void close_and_delete_user(Vu* vu) {
            [](uv_handle_t* handle) { delete static_cast<Vu*>(handle->data); });
 }
 
+uv_timer_t* new_timer(uv_loop_t* loop, void* owner) {
+  auto* timer = new uv_timer_t;
+  uv_timer_init(loop, timer);
+  timer->data = owner;
+  return timer;
+}
+
+void close_and_delete_timer(uv_timer_t* timer) {
+  if (!timer) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+}
+
 }  // namespace
 
 Scheduler::Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
@@ -31,8 +44,9 @@ Scheduler::Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* s
 
 Scheduler::~Scheduler() { shutdown(); }
 
-void Scheduler::spawn(int class_index, int count) {
-  if (stopping_) return;
+int Scheduler::spawn(int class_index, int count) {
+  if (stopping_) return 0;
+  int started = 0;
   for (int i = 0; i < count; ++i) {
     auto* vu = new Vu;
     vu->id = next_user_id_++;
@@ -54,8 +68,10 @@ void Scheduler::spawn(int class_index, int count) {
     vu->slot = users_.size();
     users_.push_back(vu);
     ++live_users_;
+    ++started;
     start_coroutine(vu, hooks_.run_user);
   }
+  return started;
 }
 
 void Scheduler::spawn_task(int function_ref, int self_ref, std::function<void()> on_done) {
@@ -130,28 +146,72 @@ void Scheduler::sleep(Vu* vu, double seconds) {
   wait(vu, PendingOp{[](void* data) { uv_timer_stop(&static_cast<Vu*>(data)->sleep_timer); }, vu});
 }
 
-bool Scheduler::begin_iteration(Vu* vu) {
+Scheduler::IterationStart Scheduler::begin_iteration(Vu* vu) {
   if (stopping_ || vu->stop_requested || iteration_budget_ == 0) {
     park(vu);
-    return false;
+    return IterationStart::Wait;
   }
+  if (iterations_per_user_ >= 0 && vu->iterations_started >= iterations_per_user_) return IterationStart::UserDone;
+  if (arrivals_) {
+    if (auto due_ns = arrivals_->take_waiting(vu)) {
+      start_arrival(vu, *due_ns, false);
+      return IterationStart::Go;
+    }
+    arrivals_->add_free(vu);
+    wait(vu, PendingOp{[](void* data) {
+                         auto* user = static_cast<Vu*>(data);
+                         if (ArrivalDispatcher* dispatcher = user->scheduler->arrivals_) dispatcher->remove_free(user);
+                       },
+                       vu});
+    return IterationStart::Wait;
+  }
+  ++vu->iterations_started;
+  stats_->count_iteration_started();
   if (iteration_budget_ > 0) {
     --iteration_budget_;
     ++iterations_in_flight_;
     vu->in_iteration = true;
   }
   vu->in_task = true;
-  return true;
+  return IterationStart::Go;
+}
+
+void Scheduler::start_arrival(Vu* vu, std::uint64_t scheduled_ns, bool resume_user) {
+  const std::uint64_t now = uv_hrtime();
+  vu->arrival_iteration = true;
+  vu->schedule_lag_ns = now > scheduled_ns ? now - scheduled_ns : 0;
+  vu->in_task = true;
+  ++vu->iterations_started;
+  stats_->count_iteration_started();
+  if (!resume_user) return;
+  lua_pushboolean(vu->co, 1);
+  complete(vu, 1);
+}
+
+std::optional<std::uint64_t> Scheduler::schedule_lag_us(const Vu* vu) const {
+  if (!arrivals_) return std::nullopt;
+  if (!vu || !vu->arrival_iteration) return 0;
+  return (vu->schedule_lag_ns + 500) / 1000;
 }
 
 bool Scheduler::end_task(Vu* vu, lua_State* L) {
   vu->in_task = false;
   settle_deferred(vu, L);
   end_iteration(vu);
-  return !vu->stop_requested;
+  // The stdlib stops the user now and runs its on_stop: the request is used up, so that a
+  // deadline passing during on_stop does not interrupt it to run on_stop a second time.
+  const bool go_on = !vu->stop_requested;
+  vu->stop_requested = false;
+  vu->stop_deadline_ns = 0;
+  return go_on;
 }
 
 void Scheduler::end_iteration(Vu* vu) {
+  if (vu->arrival_iteration) {
+    vu->arrival_iteration = false;
+    vu->schedule_lag_ns = 0;
+    if (arrivals_) arrivals_->on_iteration_ended();
+  }
   if (!vu->in_iteration) return;
   vu->in_iteration = false;
   --iterations_in_flight_;
@@ -164,6 +224,9 @@ void Scheduler::end_iteration(Vu* vu) {
 void Scheduler::defer_until_task_end(Vu* vu, int registry_ref) { vu->deferred_refs.push_back(registry_ref); }
 
 void Scheduler::settle_deferred(Vu* vu, lua_State* L) {
+  if (vu->deferred_refs.empty()) return;
+  Vu* previous = settling_;
+  settling_ = vu;
   while (!vu->deferred_refs.empty()) {
     int ref = vu->deferred_refs.back();
     vu->deferred_refs.pop_back();
@@ -179,6 +242,7 @@ void Scheduler::settle_deferred(Vu* vu, lua_State* L) {
       lua_pop(L, 1);
     }
   }
+  settling_ = previous;
 }
 
 void Scheduler::record_exception(const std::string& message, const std::string& traceback) {
@@ -213,6 +277,7 @@ void Scheduler::begin_stop(Vu* vu, bool let_task_finish) {
 // Abandons whatever the user's coroutine was doing and runs its on_stop in a fresh one.
 void Scheduler::interrupt_and_stop(Vu* vu) {
   vu->stop_requested = false;
+  vu->stop_deadline_ns = 0;
   vu->in_task = false;
   cancel_pending(vu);
   settle_deferred(vu, main_);
@@ -222,12 +287,45 @@ void Scheduler::interrupt_and_stop(Vu* vu) {
 }
 
 void Scheduler::stop_users(int class_index, int count) {
-  for (std::size_t i = users_.size(); i-- > 0 && count > 0;) {
-    Vu* vu = users_[i];
+  const bool let_tasks_finish = stop_timeout_s_ > 0;
+  const std::uint64_t deadline = uv_hrtime() + static_cast<std::uint64_t>(stop_timeout_s_ * 1e9);
+  // Copy: stopping may finish users (and so edit users_) synchronously. Newest first.
+  const std::vector<Vu*> candidates = users_;
+  for (std::size_t i = candidates.size(); i-- > 0 && count > 0;) {
+    Vu* vu = candidates[i];
     if (vu->class_index != class_index || vu->phase != Vu::Phase::Running) continue;
     --count;
-    begin_stop(vu, stop_timeout_s_ > 0);
+    begin_stop(vu, let_tasks_finish);
+    if (vu->stop_requested) vu->stop_deadline_ns = deadline;
   }
+  arm_task_deadlines();
+}
+
+void Scheduler::arm_task_deadlines() {
+  std::uint64_t earliest = 0;
+  for (const Vu* vu : users_)
+    if (vu->stop_requested && vu->stop_deadline_ns != 0 && (earliest == 0 || vu->stop_deadline_ns < earliest))
+      earliest = vu->stop_deadline_ns;
+  if (earliest == 0) {
+    if (task_deadline_timer_) uv_timer_stop(task_deadline_timer_);
+    return;
+  }
+  if (!task_deadline_timer_) task_deadline_timer_ = new_timer(loop_, this);
+  const std::uint64_t now = uv_hrtime();
+  const std::uint64_t wait_ns = earliest > now ? earliest - now : 0;
+  uv_timer_start(
+      task_deadline_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_task_deadline(); },
+      (wait_ns + 999'999) / 1'000'000, 0);
+}
+
+void Scheduler::on_task_deadline() {
+  const std::uint64_t now = uv_hrtime();
+  const std::vector<Vu*> candidates = users_;
+  for (Vu* vu : candidates)
+    if (vu->phase == Vu::Phase::Stopping && vu->stop_requested && vu->stop_deadline_ns != 0 &&
+        vu->stop_deadline_ns <= now)
+      interrupt_and_stop(vu);
+  arm_task_deadlines();
 }
 
 void Scheduler::stop_all(double grace_s) {
@@ -239,9 +337,7 @@ void Scheduler::stop_all(double grace_s) {
   std::vector<Vu*> running = users_;
   for (Vu* vu : running) begin_stop(vu, let_tasks_finish);
   if (live_users_ > 0) {
-    stop_timer_ = new uv_timer_t;
-    uv_timer_init(loop_, stop_timer_);
-    stop_timer_->data = this;
+    stop_timer_ = new_timer(loop_, this);
     stop_phase_ = let_tasks_finish ? StopPhase::TasksFinishing : StopPhase::OnStopRunning;
     uv_timer_start(
         stop_timer_, [](uv_timer_t* timer) { static_cast<Scheduler*>(timer->data)->on_stop_timer(); },
@@ -272,6 +368,7 @@ void Scheduler::finish(Vu* vu) {
   cancel_pending(vu);
   settle_deferred(vu, main_);
   end_iteration(vu);
+  if (arrivals_) arrivals_->on_user_gone(vu);
   release_coroutine(vu);
   if (vu->self_ref != LUA_NOREF) luaL_unref(main_, LUA_REGISTRYINDEX, vu->self_ref);
   vu->self_ref = LUA_NOREF;
@@ -298,9 +395,7 @@ void Scheduler::check_all_stopped() {
 }
 
 void Scheduler::close_stop_timer() {
-  if (!stop_timer_) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(stop_timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  close_and_delete_timer(stop_timer_);
   stop_timer_ = nullptr;
 }
 
@@ -310,6 +405,8 @@ void Scheduler::shutdown() {
   std::vector<Vu*> remaining = users_;
   for (Vu* vu : remaining) finish(vu);
   close_stop_timer();
+  close_and_delete_timer(task_deadline_timer_);
+  task_deadline_timer_ = nullptr;
 }
 
 }  // namespace cicada::vu

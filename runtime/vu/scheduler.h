@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct PendingOp {
 };
 
 class Scheduler;
+class ArrivalDispatcher;
 
 struct Vu {
   enum class Phase { Running, Stopping, Done };
@@ -45,6 +47,14 @@ struct Vu {
   bool in_iteration = false;  // holds one unit of the iteration budget
   bool in_task = false;       // between begin_iteration and end_task
   bool stop_requested = false;  // stop once the running task ends (--stop-timeout)
+  std::uint64_t stop_deadline_ns = 0;  // ramping down: when a task still running gets interrupted
+  std::int64_t iterations_started = 0;  // for --iterations-per-user
+  // Open model: the running task is an iteration of the arrival schedule, which was due at
+  // `scheduled_ns` and started `schedule_lag_ns` later (0 when on time).
+  bool arrival_iteration = false;
+  std::uint64_t schedule_lag_ns = 0;
+  bool free_for_arrivals = false;  // waiting in the dispatcher's free list
+  bool reached_pool = false;       // has asked for its first iteration (or ended before)
   std::vector<int> deferred_refs;  // objects to settle when the task ends (catch_response)
   PendingOp pending;
   uv_timer_t sleep_timer{};
@@ -82,11 +92,17 @@ class Scheduler {
 
   // -1 = unlimited. Counts task runs started on this thread.
   void set_iteration_budget(std::int64_t budget) { iteration_budget_ = budget; }
+  // --iterations-per-user: a user ends (its on_stop runs) after this many task runs; -1 = never.
+  void set_iterations_per_user(std::int64_t count) { iterations_per_user_ = count; }
+  // The open model: iterations start when the dispatcher's schedule says, on a free user.
+  void set_arrivals(ArrivalDispatcher* dispatcher) { arrivals_ = dispatcher; }
+  ArrivalDispatcher* arrivals() const { return arrivals_; }
   // Locust's --stop-timeout: how long a user stopped in the middle of a task may go on until
   // the task ends. 0 interrupts tasks at once.
   void set_stop_timeout(double seconds) { stop_timeout_s_ = seconds; }
 
-  void spawn(int class_index, int count);
+  // Returns how many users started (a failing constructor counts as an exception instead).
+  int spawn(int class_index, int count);
   // Runs function(self) in a coroutine of its own, outside any user class (the coordinator's
   // setup, teardown and event listeners). Takes over `self_ref`; `on_done` runs when it ends.
   void spawn_task(int function_ref, int self_ref, std::function<void()> on_done);
@@ -110,9 +126,23 @@ class Scheduler {
   void complete(Vu* vu, int nargs);
   // cicada.sleep: starts the user's timer. The binding then returns lua_yield(L, 0).
   void sleep(Vu* vu, double seconds);
-  // Called before each task run: true = go on; false = budget used up, the binding parks
-  // the user (wait with no cancel) until the test stops it.
-  bool begin_iteration(Vu* vu);
+  // Called before each task run.
+  enum class IterationStart {
+    Go,        // run the task now
+    Wait,      // the binding yields: the user is parked (budget used up, stopping) or, in the
+               // open model, waits for the arrival schedule, which resumes it with `true`
+    UserDone,  // --iterations-per-user reached: the user ends
+  };
+  IterationStart begin_iteration(Vu* vu);
+  // Open model: starts an iteration due at `scheduled_ns` on `vu`, a user waiting in
+  // begin_iteration (resumed at once), or one that just asked for work (nothing to resume).
+  void start_arrival(Vu* vu, std::uint64_t scheduled_ns, bool resume_user);
+  // The uncorrected-to-corrected difference for a sample `vu` records now: how late its
+  // iteration started, in µs. nullopt in the closed model (no schedule, no correction).
+  std::optional<std::uint64_t> schedule_lag_us(const Vu* vu) const;
+  // The user a sample recorded on `L` right now belongs to, when the recording call does not
+  // say: the user whose deferred objects are being settled, or the one running on `L`.
+  const Vu* sampling_user(lua_State* L) const { return settling_ ? settling_ : running_user(L); }
   // Called after each task run (and after on_start): settles deferred objects, gives back the
   // iteration. False when the user was asked to stop once its task ended.
   bool end_task(Vu* vu, lua_State* L);
@@ -133,6 +163,9 @@ class Scheduler {
   void end_iteration(Vu* vu);
   void settle_deferred(Vu* vu, lua_State* L);
   void begin_stop(Vu* vu, bool let_task_finish);
+  // Ramping down with --stop-timeout: interrupts the tasks still running past their deadline.
+  void arm_task_deadlines();
+  void on_task_deadline();
   void interrupt_and_stop(Vu* vu);
   void finish(Vu* vu);
   void on_stop_timer();
@@ -150,6 +183,9 @@ class Scheduler {
   Vu* current_ = nullptr;
   std::int64_t iteration_budget_ = -1;
   std::int64_t iterations_in_flight_ = 0;
+  std::int64_t iterations_per_user_ = -1;
+  ArrivalDispatcher* arrivals_ = nullptr;
+  Vu* settling_ = nullptr;
   bool exhausted_reported_ = false;
   bool stopping_ = false;
   bool all_stopped_reported_ = false;
@@ -157,6 +193,7 @@ class Scheduler {
   double on_stop_grace_s_ = 10;
   StopPhase stop_phase_ = StopPhase::None;
   uv_timer_t* stop_timer_ = nullptr;
+  uv_timer_t* task_deadline_timer_ = nullptr;  // ramping down (stop_users) with --stop-timeout
 };
 
 }  // namespace cicada::vu

@@ -50,9 +50,12 @@ def run_cicada(args, timeout=DEFAULT_TIMEOUT, input=None, env=None, cwd=None):
 
     Raises subprocess.TimeoutExpired (after killing the process) when it runs past `timeout`.
     """
+    # Without input, stdin is /dev/null rather than the terminal ctest may run in: cicada reads
+    # keys from a terminal (and puts it in raw mode), which parallel tests must not share.
     return subprocess.run(
         [cicada_bin(), *[str(a) for a in args]],
         input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -108,13 +111,15 @@ def _stop(process, timeout, stop_signal=signal.SIGTERM):
 
 
 @contextlib.contextmanager
-def start_target(threads=1, host="127.0.0.1", startup_timeout=10, stop_timeout=10, stop_signal=signal.SIGTERM):
-    """Runs `cicada target --port 0` for the duration of a `with` block and yields a Target.
+def start_target(threads=1, host="127.0.0.1", startup_timeout=10, stop_timeout=10, stop_signal=signal.SIGTERM,
+                 extra_args=()):
+    """Runs `cicada target --port 0` (and `extra_args`, such as `--stall 1s/10s`) for the duration
+    of a `with` block and yields a Target.
 
     On leaving the block the target gets `stop_signal` and must exit with code 0 within
     `stop_timeout` seconds; otherwise the block fails (its own exception, if any, takes precedence).
     """
-    command = [cicada_bin(), "target", "--host", host, "--port", "0", "--threads", str(threads)]
+    command = [cicada_bin(), "target", "--host", host, "--port", "0", "--threads", str(threads), *extra_args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stopped = False
     try:

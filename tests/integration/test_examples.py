@@ -1,8 +1,11 @@
 """Every example in examples/ runs against the built-in target for a few seconds, and does
 what its comments say."""
 
+import json
 import os
+import pathlib
 import re
+import tempfile
 
 from harness import REPO_ROOT, run_cicada, run_tests, start_target
 from servers import parse_report
@@ -118,6 +121,56 @@ def test_jobs_classes():
         assert spike.returncode == 0, spike.stderr
         report = parse_report(spike.stdout)
         assert names(report) == {"/api/jobs"} and report.total["reqs"] == 500
+
+
+def run_scaled(example, target, time_scale, *args):
+    """Runs a load-shape example with its durations shrunk by TIME_SCALE; returns the result and
+    the users of each second (from the JSON history)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = pathlib.Path(directory) / "run.json"
+        result = run(example, target, "--only-summary", "--json-file", path, *args,
+                     env=dict(os.environ, TIME_SCALE=str(time_scale)))
+        summary = json.loads(path.read_text())
+    return result, summary, [point["users"] for point in summary["history"]]
+
+
+def test_step_load_climbs_ten_users_a_step():
+    with start_target() as target:
+        result, summary, users = run_scaled("step_load.lua", target, 0.02)  # 1.2 s a step
+        assert result.returncode == 0, result.stdout + result.stderr
+        for step in (10, 20, 30, 40, 50):
+            assert f"Ramping to {step} users at a rate of 10.00 per second" in result.stderr, result.stderr
+        assert users[:-1] == sorted(users[:-1]) and max(users) == 50, users
+        assert summary["run"]["stop_reason"] == "The load shape ended"
+
+
+def test_spike_jumps_from_10_to_100_users_and_back():
+    with start_target() as target:
+        result, _, users = run_scaled("spike.lua", target, 0.04)  # 1.2 s, 2.4 s, 1.2 s
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Ramping to 100 users at a rate of 50.00 per second" in result.stderr
+        assert 'All users spawned: {"Shopper": 100} (100 total users)' in result.stderr, result.stderr
+        assert "Ramping to 10 users at a rate of 50.00 per second" in result.stderr
+        assert users[0] == 10 and max(users) == 100 and users[-2] < 100, users
+
+
+def test_soak_holds_its_users():
+    with start_target() as target:
+        result, summary, users = run_scaled("soak.lua", target, 0.0002)  # about 3 s
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert users[:-1] and all(count == 50 for count in users[:-1]), users
+        assert summary["thresholds_passed"] and len(summary["thresholds"]) == 2
+        report = parse_report(result.stdout)
+        assert names(report) == {"/login", "/items", "/health"} and report.entries[("POST", "/login")]["reqs"] == 50
+
+
+def test_arrival_rate_follows_its_stages():
+    with start_target() as target:
+        result, summary, _ = run_scaled("arrival_rate.lua", target, 0.01)  # 0.6 s, 3 s, 0.6 s
+        assert result.returncode == 0, result.stdout + result.stderr
+        # 0 -> 200/s over 0.6 s, 200/s for 3 s, 400/s for 0.6 s: 60 + 600 + 240 iterations.
+        assert summary["iterations"]["due"] == 900 and summary["iterations"]["started"] == 900, summary["iterations"]
+        assert summary["iterations"]["dropped"] == 0 and summary["thresholds_passed"]
 
 
 if __name__ == "__main__":

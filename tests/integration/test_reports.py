@@ -259,7 +259,7 @@ def test_ctrl_c_leaves_complete_reports():
             [cicada_bin(), "run", SCENARIOS / "until_stopped.lua", "-H", target.url, "-u", "3", "-r", "100",
              "-t", "60s", "--csv", prefix, "--csv-full-history", "--html", paths["report.html"],
              "--json-file", paths["run.json"], "--junit", paths["junit.xml"], "--threshold", "p99<30s"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             # The CSV files are kept current while the test runs.
             wait_for(lambda: aggregated_requests(prefix + "_stats.csv") > 0, 15, "a rewritten _stats.csv")

@@ -13,7 +13,7 @@ SCENARIOS = REPO_ROOT / "tests" / "integration" / "scenarios"
 
 def start_run(target, *args):
     return subprocess.Popen([cicada_bin(), "run", SCENARIOS / "until_stopped.lua", "-H", target.url, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_first_table(process, timeout=15):
@@ -70,7 +70,7 @@ def test_second_sigint_exits_at_once():
         # on_stop is slow (the target delays it), so after the first Ctrl-C users are still stopping.
         script = SCENARIOS / "slow_on_stop.lua"
         process = subprocess.Popen([cicada_bin(), "run", script, "-H", target.url, "-u", "2", "-r", "100"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_for_first_table(process)
             process.send_signal(signal.SIGINT)

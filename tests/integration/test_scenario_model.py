@@ -27,8 +27,11 @@ def test_task_sets_and_sequences():
         report = parse_report(result.stdout)
         assert report.exceptions == [], result.stdout
         assert result.returncode == 0, result.stderr
-        # Every task set entered is left once: by interrupt() or, at the end, by the stop.
-        assert reqs(report, "browse on_start") == reqs(report, "browse on_stop") > 10
+        # Every task set entered is left once: by interrupt() or, at the end, by the stop. The test
+        # stops when the last task ends, which a set's on_start and on_stop are not part of: a
+        # user caught in one loses that request (at most one per user).
+        starts, stops = reqs(report, "browse on_start"), reqs(report, "browse on_stop")
+        assert starts > 10 and abs(starts - stops) <= 3, (starts, stops)
         # Sequences run in order; a user may be cut off mid-sequence only by the last iteration.
         s1, s2, s3 = reqs(report, "step 1", "GET"), reqs(report, "step 2"), reqs(report, "step 3")
         assert s1 >= s2 >= s3 >= s1 - 3 and s3 > 10, (s1, s2, s3)

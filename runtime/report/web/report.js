@@ -8,6 +8,8 @@
   var times = history.map(function (point) { return point.time; });
   var column = function (name) { return history.map(function (point) { return point[name]; }); };
 
+  var open = data.run.model === "open";
+
   var charts = [
     {
       id: "chart-rps",
@@ -35,6 +37,14 @@
       series: [{ label: "users", stroke: "#0550ae", values: column("users") }]
     }
   ];
+
+  // The open model adds the iterations started and dropped to the rates, and the uncorrected
+  // service time beside the response times measured from each iteration's scheduled start.
+  if (open) {
+    charts[0].series.push({ label: "iterations/s", stroke: "#1a7f37", values: column("iterations_per_s") });
+    charts[0].series.push({ label: "dropped/s", stroke: "#bc4c00", values: column("dropped_per_s") });
+    charts[1].series.push({ label: "p99 service (uncorrected)", stroke: "#6e7781", values: column("service_p99_ms") });
+  }
 
   var plots = [];
 

@@ -153,3 +153,47 @@ TEST_CASE("bad values name their source") {
   fake_files.clear();
   CHECK(resolve({"--help"}).command.help);
 }
+
+TEST_CASE("arrival rates: per second by default, or per unit of time") {
+  CHECK(parse_rate("500") == doctest::Approx(500));
+  CHECK(parse_rate("500/s") == doctest::Approx(500));
+  CHECK(parse_rate(" 30 / m ") == doctest::Approx(0.5));
+  CHECK(parse_rate("7200/h") == doctest::Approx(2));
+  CHECK(parse_rate("10/100ms") == doctest::Approx(100));
+  CHECK(parse_rate("6/2s") == doctest::Approx(3));
+  CHECK(parse_rate("0") == doctest::Approx(0));
+  CHECK_FALSE(parse_rate(""));
+  CHECK_FALSE(parse_rate("fast"));
+  CHECK_FALSE(parse_rate("5/"));
+  CHECK_FALSE(parse_rate("5/x"));
+  CHECK_FALSE(parse_rate("5/0s"));
+  CHECK_FALSE(parse_rate("5/10"));  // a bare number is not a unit
+  CHECK_FALSE(parse_rate("-5/s"));
+}
+
+TEST_CASE("open model and iteration options") {
+  fake_files.clear();
+  auto r = resolve({"x.lua", "--arrival-rate", "500/s", "--max-users", "80", "--max-queue-time", "2s",
+                    "--iterations-per-user", "7"});
+  REQUIRE_MESSAGE(r.ok, r.error);
+  const auto& o = r.command.options;
+  CHECK(o.arrival_rate == doctest::Approx(500));
+  CHECK(o.max_users == 80);
+  CHECK(o.max_queue_time_s == doctest::Approx(2));
+  CHECK(o.iterations_per_user == 7);
+  CHECK_FALSE(o.users_given);
+  CHECK(o.users == 1);
+
+  auto defaults = resolve({"x.lua", "-u", "3"});
+  REQUIRE(defaults.ok);
+  CHECK(defaults.command.options.users_given);
+  CHECK(defaults.command.options.arrival_rate == 0);
+  CHECK(defaults.command.options.max_queue_time_s == doctest::Approx(10));
+  CHECK(defaults.command.options.iterations_per_user == -1);
+
+  auto bad = resolve({"x.lua", "--arrival-rate", "0/s"});
+  CHECK_FALSE(bad.ok);
+  CHECK(bad.error == "command line: arrival-rate needs a rate > 0 like 500/s, 30/m or 500, got '0/s'");
+  CHECK_FALSE(resolve({"x.lua", "--iterations-per-user", "0"}).ok);
+  CHECK_FALSE(resolve({"x.lua", "--max-queue-time", "soon"}).ok);
+}

@@ -274,3 +274,16 @@ TEST_CASE("abort_on_fail: one-way metrics stop at once, the others after failing
     CHECK_FALSE(evaluator.check_abort(RunStats{}, running));  // no data is no proof
   }
 }
+
+TEST_CASE("dropped_iterations counts the open model's dropped iterations, for the whole run") {
+  StatsBook book;
+  book.count_iterations_dropped(3);
+  RunStats run;
+  run.merge_delta(book);  // no request at all: the count is known anyway
+  CHECK(value_of("dropped_iterations<1", run) == 3);
+  CHECK_FALSE(holds(parse_ok("dropped_iterations==0"), 3));
+  CHECK(failure_is_permanent(parse_ok("dropped_iterations<1"), 3));
+  CHECK(parse_ok("dropped_iterations<1").unit() == std::string("count"));
+  CHECK(parse_error("GET /items dropped_iterations<1").find("whole run") != std::string::npos);
+  CHECK(parse_error("dropped_iterations<1.5").find("whole number") != std::string::npos);
+}

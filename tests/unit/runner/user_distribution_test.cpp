@@ -90,3 +90,38 @@ TEST_CASE("invalid plans are rejected") {
   CHECK_THROWS(UserDistribution({0, 0}, 1));
   CHECK_THROWS(UserDistribution({1}, 0));
 }
+
+TEST_CASE("inactive classes get no new users and lose theirs first") {
+  UserDistribution plan({1, 1, 2}, 2);
+  for (int i = 0; i < 8; ++i) plan.add();
+  REQUIRE(plan.class_count(2) == 4);
+  plan.set_active_classes({true, true, false});
+  CHECK(plan.active_total() == 4);
+  for (int i = 0; i < 4; ++i) {
+    auto removed = plan.remove();
+    REQUIRE(removed);
+    CHECK(removed->class_index == 2);
+  }
+  for (int i = 0; i < 4; ++i) CHECK(plan.add()->class_index != 2);
+  CHECK(plan.class_count(0) == 4);
+  CHECK(plan.class_count(1) == 4);
+}
+
+TEST_CASE("ended users keep their place until a removal forgets them, before any live user") {
+  UserDistribution plan({1, 1}, 2);
+  for (int i = 0; i < 4; ++i) plan.add();
+  CHECK(plan.mark_ended(1, 1));
+  CHECK(plan.live_total() == 3);
+  CHECK(plan.live_class_count(1) == 1);
+  CHECK_FALSE(plan.mark_ended(3, 0));
+  auto removed = plan.remove();
+  REQUIRE(removed);
+  CHECK(removed->ended);
+  CHECK(removed->class_index == 1);
+  CHECK(removed->thread == 1);
+  CHECK(plan.total() == 3);
+  CHECK(plan.live_total() == 3);
+  removed = plan.remove();
+  REQUIRE(removed);
+  CHECK_FALSE(removed->ended);
+}

@@ -301,3 +301,32 @@ TEST_CASE("stats book: clear, copy and move") {
   CHECK(assigned.sorted_entries().empty());
   CHECK(assigned.total().min_response_us == UINT64_MAX);
 }
+
+TEST_CASE("stats book: the open model keeps service times beside the corrected response times") {
+  StatsBook book;
+  book.record_request("GET", "/", 900'000, 1, "", 1'000);  // waited 899 ms to start
+  book.record_request("GET", "/", 2'000, 1, "", 2'000);    // on time
+  book.record_request("GET", "/", 3'000, 1, "");           // no service time (closed model)
+  const EntryStats& total = book.total();
+  CHECK(total.num_requests == 3);
+  CHECK(total.max_ms() == doctest::Approx(900));
+  CHECK(total.service.count == 2);
+  CHECK(total.service.max_ms() == doctest::Approx(2));
+  CHECK(total.service.min_ms() == doctest::Approx(1));
+  CHECK(total.service.avg_ms() == doctest::Approx(1.5));
+  CHECK(total.service.percentile_ms(1.0) == doctest::Approx(2));
+
+  book.count_iteration_started();
+  book.count_iteration_started();
+  book.count_iterations_dropped(5);
+  StatsBook other;
+  other.merge(book);
+  other.merge(book);
+  CHECK(other.iterations_started() == 4);
+  CHECK(other.iterations_dropped() == 10);
+  CHECK(other.total().service.count == 4);
+  StatsBook moved(std::move(other));
+  CHECK(moved.iterations_dropped() == 10);
+  CHECK(other.iterations_dropped() == 0);  // NOLINT(bugprone-use-after-move): a moved-from book is empty
+  CHECK(other.empty());
+}

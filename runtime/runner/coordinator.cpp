@@ -1,6 +1,7 @@
 #include "runtime/runner/coordinator.h"
 
 #include <lua.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,6 +122,7 @@ int Coordinator::prepare() {
 
   threads_ = options_.threads > 0 ? options_.threads : std::max(1, static_cast<int>(uv_available_parallelism()));
   if (!prepare_load_model(&error)) return fail(error);
+  if (!check_open_file_limit(open_model_ ? max_pool_users_ : options_.users, &error)) return fail(error);
   std::vector<int> weights, fixed;
   for (const auto& c : classes_) {
     weights.push_back(c.weight);
@@ -209,6 +211,21 @@ bool Coordinator::prepare_load_model(std::string* error) {
   // would drop every iteration of its share.
   threads_ = std::min(threads_, max_pool_users_);
   return true;
+}
+
+// Every user keeps a connection open: say so before the test if they cannot all have one,
+// rather than failing connects half-way through the ramp.
+bool Coordinator::check_open_file_limit(int users, std::string* error) {
+  constexpr int kFilesBesidesUsers = 64 + 8;  // loops, wake-ups, logs and reports, per thread a few
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return true;
+  long needed = static_cast<long>(users) + kFilesBesidesUsers + 4L * threads_;
+  if (needed <= static_cast<long>(limit.rlim_cur)) return true;
+  *error = std::to_string(users) + " users need about " + std::to_string(needed) +
+           " open files (one connection each), but this process may open " + std::to_string(limit.rlim_cur) +
+           " (ulimit -n; cicada already raised it to the hard limit, ulimit -Hn). Raise the hard limit (as root: "
+           "ulimit -Hn, or /etc/security/limits.conf) or run fewer users per process.";
+  return false;
 }
 
 bool Coordinator::prepare_reports(std::string* error) {

@@ -86,6 +86,7 @@ class Coordinator final : public vu::SchedulerListener {
   // Thresholds from cicada.thresholds{} and the options, and the report files, checked before
   // any traffic; false with a message on a malformed threshold or an unwritable file.
   bool prepare_reports(std::string* error);
+  bool check_open_file_limit(int users, std::string* error);
   bool load_thresholds(std::string* error);
   // Once a second while running: stops the test when an abort_on_fail threshold is surely broken.
   void check_thresholds();

@@ -2,6 +2,8 @@
 the console report's layout, threads, IPv6 and the request API."""
 
 import re
+import resource
+import subprocess
 
 from harness import REPO_ROOT, run_cicada, run_tests, start_target
 from servers import STATS_HEADER, parse_report
@@ -144,6 +146,24 @@ def test_ipv6_and_locust_style_flags():
                              "--iterations", "20"], timeout=30)
         assert result.returncode == 0, result.stderr
         assert parse_report(result.stdout).total["reqs"] == 20
+
+
+def test_open_file_soft_limit_is_raised_for_many_users():
+    # Started with the usual soft limit of 1024: 1500 users only fit if cicada raises it.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    assert hard >= 4096, f"this machine's hard open-file limit is only {hard}"
+
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+    with start_target() as target:
+        from harness import cicada_bin
+        result = subprocess.run([cicada_bin(), "run", SCENARIOS / "one_get.lua", "-H", target.url, "-u", "1500",
+                                 "-r", "100000", "--iterations", "3000"], capture_output=True, text=True, timeout=120,
+                                preexec_fn=low_soft_limit, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        report = parse_report(result.stdout)
+        assert report.total["reqs"] == 3000 and report.total["fails"] == 0
 
 
 def test_connection_refused_is_a_failure_not_a_crash():

@@ -77,6 +77,14 @@ def test_usage_errors():
     assert helped.returncode == 0 and "--spawn-rate" in helped.stdout
 
 
+def test_more_users_than_open_files_is_said_before_starting():
+    with silent_listener() as listener:
+        result = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", listener.url, "-u", "30000", "-t", "5s"], timeout=30)
+        assert result.returncode == 2
+        assert "30000 users need about" in result.stderr and "open files" in result.stderr, result.stderr
+        assert len(listener.connections) == 0
+
+
 def test_bad_dsl_calls_are_reported_at_load_time():
     with tempfile.TemporaryDirectory() as directory:
         script = pathlib.Path(directory) / "bad.lua"

@@ -579,7 +579,7 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
     }
     read_limits(L, o, &request->limits);
     if (o.present & kTlsOptions) {
-      request->tls = defaults.tls;
+      request->tls = *defaults.tls;
       request->own_tls = read_tls(L, o, &request->tls);
     }
     if (o.has(kAllowRedirects)) request->allow_redirects = bool_at(L, o.at(kAllowRedirects), "opts.allow_redirects");
@@ -647,15 +647,13 @@ bool send_hop(PendingRequest* request) {
 
   http::Connection::Exchange exchange;
   exchange.method = request->method;
-  exchange.name = request->name;
-  exchange.url = request->url_text;
   exchange.limits = request->limits;
   if (request->started_ns != 0 && request->limits.timeout_s > 0) {
     // The total deadline spans every redirect: each hop gets what is left of it.
     double spent = static_cast<double>(uv_hrtime() - request->started_ns) / 1e9;
     exchange.limits.timeout_s = std::max(0.001, request->limits.timeout_s - spent);
   }
-  exchange.tls = request->own_tls ? &request->tls : &client->options().tls;
+  exchange.tls = request->own_tls ? &request->tls : client->options().tls.get();
   if (request->history.empty()) exchange.started_ns = request->started_ns;
   exchange.waiter = request;
   exchange.on_complete = &on_exchange_done;
@@ -699,7 +697,8 @@ bool follow_redirect(PendingRequest* request, http::ResponseData& data, const ch
 // Copies the finished exchange into a new response object on L's stack.
 LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::ResponseData& data,
                            std::string_view error) {
-  std::string_view texts[] = {data.header_bytes, data.body, data.url, request->original_method, request->name, error};
+  std::string_view texts[] = {data.header_bytes, data.body, request->url_text, request->original_method, request->name,
+                              error};
   std::size_t spans_size = data.headers.size() * sizeof(http::HeaderSpan);
   std::size_t text_size = 0;
   for (std::string_view text : texts) text_size += text.size();
@@ -1092,12 +1091,13 @@ int new_client(lua_State* L) {
     if (!base) return luaL_error(L, "invalid host: %s", error.c_str());
   }
   http::ClientOptions options;
-  options.tls = ctx->http->defaults().tls;
+  options.tls = ctx->http->default_tls();
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     OptionSlots o = collect_options(L, 2, kClientOptions, "client");
     read_limits(L, o, &options.limits);
-    read_tls(L, o, &options.tls);
+    http::TlsSettings tls = *options.tls;
+    if (read_tls(L, o, &tls)) options.tls = std::make_shared<const http::TlsSettings>(std::move(tls));
     if (o.has(kAllowRedirects)) options.allow_redirects = bool_at(L, o.at(kAllowRedirects), "allow_redirects");
     if (o.has(kMaxRedirects)) {
       if (!lua_isnumber(L, o.at(kMaxRedirects)) || lua_tonumber(L, o.at(kMaxRedirects)) < 0)

@@ -781,6 +781,7 @@ end
 local begin_iteration, end_task, sleep = core.begin_iteration, core.end_task, core.sleep
 
 local run_taskset
+local shared_picker
 
 -- Runs one picked entry for `target` (the user or a task set instance). Returns true when the
 -- next task should start at once (a task set interrupted itself with reschedule).
@@ -810,6 +811,10 @@ function run_taskset(compiled, parent, user)
   local set = setmetatable({ user = user, parent = parent, client = user.client, setup_data = user.setup_data },
     compiled.class)
   local stack = user.__tasksets
+  if not stack then
+    stack = {}
+    user.__tasksets = stack
+  end
   stack[#stack + 1] = set
   local ok, err = pcall(function()
     if set.on_start then
@@ -820,7 +825,7 @@ function run_taskset(compiled, parent, user)
         set:interrupt(false)
       end
     end
-    local next_entry = picker(compiled)
+    local next_entry = compiled.sequential and picker(compiled) or shared_picker(compiled)
     local wait = waiter(set) or waiter(user)
     while true do
       if not run_entry(next_entry(), set, user) then wait_after(wait, set) end
@@ -862,8 +867,40 @@ function M._new_user(class_index, user_id)
   user.user_id = user_id
   user.setup_data = setup_data
   user.client = http.new_client(core.host_override() or compiled.class.host, compiled.class.client_options)
-  user.__tasksets = {}
   return user
+end
+
+-- What every user of a class shares (the task picker, the wait), made once per class rather
+-- than once per user: with ten thousand users, per-user closures are megabytes.
+local function class_loop(compiled)
+  if not compiled.loop then
+    compiled.loop = { next_entry = picker(compiled), wait = waiter(compiled.class) }
+  end
+  return compiled.loop
+end
+
+function shared_picker(compiled)
+  if not compiled.shared_pick then compiled.shared_pick = picker(compiled) end
+  return compiled.shared_pick
+end
+
+local function user_main(user, compiled)
+  if user.on_start then
+    local started, start_err = xpcall(user.on_start, capture_error, user)
+    end_task()
+    if not started then
+      if start_err == M.STOP_USER then error(start_err, 0) end
+      report(start_err, user)
+      return -- a user whose on_start failed has no state to run tasks with
+    end
+  end
+  local shared = class_loop(compiled)
+  local next_entry = compiled.sequential and picker(compiled) or shared.next_entry
+  -- A wait_time set on the user itself (in on_start, say) wins over the class's.
+  local wait = rawget(user, "wait_time") ~= nil and waiter(user) or shared.wait
+  while true do
+    if not run_entry(next_entry(), user, user) then wait_after(wait, user) end
+  end
 end
 
 --- A user's life: on_start, then tasks until the test stops it. Errors in a task are counted
@@ -874,22 +911,7 @@ function M._run_user(user)
   for _, c in ipairs(compiled) do
     if c.class == class then compiled = c break end
   end
-  local ok, err = xpcall(function()
-    if user.on_start then
-      local started, start_err = xpcall(user.on_start, capture_error, user)
-      end_task()
-      if not started then
-        if start_err == M.STOP_USER then error(start_err, 0) end
-        report(start_err, user)
-        return -- a user whose on_start failed has no state to run tasks with
-      end
-    end
-    local next_entry = picker(compiled)
-    local wait = waiter(user)
-    while true do
-      if not run_entry(next_entry(), user, user) then wait_after(wait, user) end
-    end
-  end, capture_error)
+  local ok, err = xpcall(user_main, capture_error, user, compiled)
   if ok then return end
   if err == M.STOP_USER then
     stop_chain(user)

@@ -19,7 +19,8 @@ class HttpRuntime;
 
 struct ClientOptions {
   ExchangeLimits limits;        // per-user defaults; requests may override each
-  TlsSettings tls;
+  // Shared by every client with the same settings (the run's defaults, most of the time).
+  std::shared_ptr<const TlsSettings> tls;
   bool allow_redirects = true;  // requests' default (HEAD excepted)
   int max_redirects = 30;
   bool share_connections = false;  // borrow from the thread's pool instead of owning connections

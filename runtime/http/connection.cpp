@@ -77,11 +77,9 @@ void Connection::start(const Exchange& exchange) {
   in_start_ = true;
   waiter_ = exchange.waiter;
   on_complete_ = exchange.on_complete;
-  method_.assign(exchange.method);
-  name_.assign(exchange.name);
   response_.clear();
-  response_.url.assign(exchange.url);
   head_request_ = exchange.method == "HEAD";
+  idempotent_ = is_idempotent(exchange.method);
   retried_ = false;
   response_started_ = false;
   message_complete_ = false;
@@ -257,7 +255,7 @@ void Connection::on_write_failed(int uv_error) {
     return;
   }
   if (write_error_ == 0) write_error_ = uv_error;
-  if (!response_started_ && reused_socket_ && !retried_ && is_idempotent(method_)) on_connection_lost(uv_error);
+  if (!response_started_ && reused_socket_ && !retried_ && idempotent_) on_connection_lost(uv_error);
 }
 
 void Connection::on_socket_read(ssize_t nread, const char* data) {
@@ -336,7 +334,7 @@ void Connection::on_connection_lost(int uv_error) {
   }
   // A keep-alive connection the server had already closed: nothing of the request was
   // answered, so an idempotent request is sent once more on a fresh connection.
-  if (reused_socket_ && !response_started_ && !retried_ && is_idempotent(method_)) {
+  if (reused_socket_ && !response_started_ && !retried_ && idempotent_) {
     retried_ = true;
     reused_socket_ = false;
     write_error_ = 0;
@@ -438,8 +436,6 @@ void Connection::complete(bool keep_alive) {
     }
   }
   // The caller records the sample: with catch_response the script decides its outcome first.
-  response_.method.swap(method_);
-  response_.name.swap(name_);
 
   void* waiter = waiter_;
   Completion on_complete = on_complete_;

@@ -50,8 +50,6 @@ class Connection final : public DnsWaiter {
 
   struct Exchange {
     std::string_view method;
-    std::string_view name;  // stats name
-    std::string_view url;   // for the response and reports
     ExchangeLimits limits;
     const TlsSettings* tls = nullptr;  // https: how to verify and which client certificate
     std::uint64_t started_ns = 0;      // uv_hrtime() of the call, when the caller has it (saves a clock read)
@@ -139,8 +137,6 @@ class Connection final : public DnsWaiter {
   // The exchange in progress.
   void* waiter_ = nullptr;
   Completion on_complete_ = nullptr;
-  std::string method_;
-  std::string name_;
   std::string request_;
   ExchangeLimits limits_;
   std::uint64_t started_ns_ = 0;
@@ -154,6 +150,7 @@ class Connection final : public DnsWaiter {
   bool response_started_ = false;
   bool message_complete_ = false;
   bool head_request_ = false;
+  bool idempotent_ = false;  // may be sent again when a kept-alive connection turns out closed
   bool in_start_ = false;
   bool destroyed_ = false;
   int write_error_ = 0;  // a failed write, reported once the read side has had its say

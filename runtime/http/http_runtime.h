@@ -32,6 +32,11 @@ class HttpRuntime {
   TlsContexts& tls() { return tls_; }
   ConnectionPool& pool() { return connections_; }
   HttpDefaults& defaults() { return defaults_; }
+  // The default TLS settings as one shared object, made once the run's settings are final.
+  std::shared_ptr<const TlsSettings> default_tls() {
+    if (!default_tls_) default_tls_ = std::make_shared<const TlsSettings>(defaults_.tls);
+    return default_tls_;
+  }
 
   // Every socket of the thread reads into this buffer; data is parsed before the next read.
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.data(), static_cast<unsigned>(read_buffer_.size())); }
@@ -47,6 +52,7 @@ class HttpRuntime {
   TlsContexts tls_;
   ConnectionPool connections_;
   HttpDefaults defaults_;
+  std::shared_ptr<const TlsSettings> default_tls_;
   std::array<char, 64 * 1024> read_buffer_{};
 };
 

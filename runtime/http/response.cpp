@@ -20,9 +20,6 @@ void ResponseData::swap(ResponseData& other) noexcept {
   header_bytes.swap(other.header_bytes);
   headers.swap(other.headers);
   body.swap(other.body);
-  url.swap(other.url);
-  method.swap(other.method);
-  name.swap(other.name);
   std::swap(elapsed_ns, other.elapsed_ns);
   std::swap(completed_ns, other.completed_ns);
   std::swap(content_length, other.content_length);

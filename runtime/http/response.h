@@ -29,9 +29,6 @@ struct ResponseData {
   std::string header_bytes;    // names and values back to back; spans point into it
   std::vector<HeaderSpan> headers;
   std::string body;
-  std::string url;             // the URL requested
-  std::string method;          // the request's method and stats name
-  std::string name;
   std::uint64_t elapsed_ns = 0;
   std::uint64_t completed_ns = 0;    // uv_hrtime() when the exchange ended
   std::uint64_t content_length = 0;  // body bytes received
@@ -48,9 +45,6 @@ struct ResponseData {
     header_bytes.clear();
     headers.clear();
     body.clear();
-    url.clear();
-    method.clear();
-    name.clear();
     elapsed_ns = 0;
     completed_ns = 0;
     content_length = 0;

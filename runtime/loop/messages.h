@@ -39,6 +39,7 @@ struct StopAllUsers {
 };
 struct CollectStats {
   int generation = 0;  // echoed in the StatsReport, so reports from before a reset can be told apart
+  int round = 0;       // echoed too: the second closes when every worker has answered its round
 };
 // --reset-stats: drop what was recorded so far (exceptions excepted).
 struct ResetStats {};
@@ -59,6 +60,7 @@ struct WorkerReady {
 struct StatsReport {
   int worker = 0;
   int generation = 0;
+  int round = 0;
   std::unique_ptr<stats::StatsBook> delta;
   std::size_t users = 0;
 };

@@ -103,8 +103,8 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
       stats_.record_exception(error, "");
   }
   void handle(CollectStats& command) {
-    coordinator_->post(
-        StatsReport{config_.index, command.generation, take_stats(), scheduler_ ? scheduler_->user_count() : 0});
+    coordinator_->post(StatsReport{config_.index, command.generation, command.round, take_stats(),
+                                   scheduler_ ? scheduler_->user_count() : 0});
   }
   void handle(ResetStats&) {
     auto before = take_stats();

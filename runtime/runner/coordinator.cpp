@@ -715,7 +715,20 @@ void Coordinator::merge_coordinator_exceptions() {
   coordinator_book_.clear();
 }
 
+// Once a second every worker hands over what it recorded; the second closes when all have
+// answered, so each one-second bucket holds exactly that second's requests (a worker that does
+// not answer before the next tick does not hold the report back: the second closes then).
 void Coordinator::stats_tick() {
+  if (stats_round_open_) close_stats_second();
+  ++stats_round_;
+  stats_replies_pending_ = workers_.size();
+  stats_round_open_ = true;
+  for (auto& worker : workers_) worker->post(loop::CollectStats{stats_generation_, stats_round_});
+  if (workers_.empty()) close_stats_second();
+}
+
+void Coordinator::close_stats_second() {
+  stats_round_open_ = false;
   stats_.note_time(now_s());
   stats_.close_second();
   merge_coordinator_exceptions();
@@ -723,7 +736,6 @@ void Coordinator::stats_tick() {
   check_thresholds();
   // Printed right after a second closes so the current rates include it (Locust: every 2 s).
   if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
-  for (auto& worker : workers_) worker->post(loop::CollectStats{stats_generation_});
 }
 
 void Coordinator::print_tick() {
@@ -760,14 +772,16 @@ void Coordinator::check_thresholds() {
 void Coordinator::handle(loop::StatsReport& event) {
   if (open_model_ && static_cast<std::size_t>(event.worker) < worker_users_.size())
     worker_users_[static_cast<std::size_t>(event.worker)] = event.users;
-  if (!event.delta) return;
-  if (event.generation == stats_generation_) {
-    stats_.merge_delta(*event.delta);
-    reports_->add_delta(*event.delta);
-  } else {
-    // Asked for before --reset-stats: the ramp-up's requests go, its exceptions stay.
-    stats_.merge_exceptions(*event.delta);
+  if (event.delta) {
+    if (event.generation == stats_generation_) {
+      stats_.merge_delta(*event.delta);
+      reports_->add_delta(*event.delta);
+    } else {
+      // Asked for before --reset-stats: the ramp-up's requests go, its exceptions stay.
+      stats_.merge_exceptions(*event.delta);
+    }
   }
+  if (stats_round_open_ && event.round == stats_round_ && --stats_replies_pending_ == 0) close_stats_second();
 }
 
 void Coordinator::handle(loop::IterationsExhausted&) {

@@ -79,6 +79,7 @@ class Coordinator final : public vu::SchedulerListener {
   void start_arrivals();
   void on_all_users_running();
   void stats_tick();
+  void close_stats_second();
   void print_tick();
   void begin_stop(const std::string& reason);
   void on_users_stopped();
@@ -167,7 +168,10 @@ class Coordinator final : public vu::SchedulerListener {
   bool stats_reset_done_ = false;
   int interrupts_ = 0;
   int stats_ticks_ = 0;
-  int stats_generation_ = 0;  // bumped by --reset-stats; older reports are dropped
+  int stats_generation_ = 0;
+  int stats_round_ = 0;  // CollectStats rounds, one a second
+  std::size_t stats_replies_pending_ = 0;
+  bool stats_round_open_ = false;  // bumped by --reset-stats; older reports are dropped
   int exit_code_ = 0;
 
   uv_timer_t spawn_timer_{};

@@ -102,6 +102,11 @@ def test_console_report_layout():
         assert lines[p + 1].split() == ["Type", "Name", "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%",
                                         "99.9%", "99.99%", "100%", "#", "reqs"]
         report = parse_report(result.stdout)
+        # The table printed during the run shows the rate of the seconds just closed, not a
+        # second late: at 2 s it already matches the run's overall rate.
+        first_periodic = next(line for line in lines if line.lstrip().startswith("Aggregated"))
+        current_rps = float(first_periodic.split("|")[2].split()[0])
+        assert 0.7 * report.total["rps"] <= current_rps <= 1.3 * report.total["rps"], (current_rps, report.total)
         # Loopback requests take well under 10 ms: shown with two decimals, not rounded to 0.
         assert re.fullmatch(r"\d\.\d\d", f"{report.total['med']:.2f}")
         med_text = block[-1].split("|")[1].split()[3]

@@ -27,6 +27,7 @@ struct ThreadContext {
   int thread_index = -1;  // -1 on the coordinator
   bool is_coordinator = false;
   std::string host_override;  // -H/--host, empty when not given
+  std::string script_path;    // as given on the command line
   lua_State* main_state = nullptr;  // the thread's Lua state (users run in its coroutines)
   vu::Scheduler* scheduler = nullptr;
   stats::StatsBook* stats = nullptr;

@@ -8,6 +8,7 @@
 #include "bindings/modules.h"
 #include "runtime/loop/thread_context.h"
 #include "runtime/script/lua_value.h"
+#include "runtime/script/source_names.h"
 #include "stdlib_index.h"
 
 namespace cicada::script {
@@ -85,6 +86,7 @@ void ScriptHost::close() {
 }
 
 bool ScriptHost::load(const std::string& path, std::string* error) {
+  loop::ThreadContext::from(L_)->script_path = path;
   // require() finds modules next to the script first, then on the usual LUA_PATH.
   std::string dir = directory_of(path);
   lua_getglobal(L_, "package");
@@ -102,6 +104,7 @@ bool ScriptHost::load(const std::string& path, std::string* error) {
   if (rc != 0) {
     const char* message = lua_tostring(L_, -1);
     *error = message ? message : "unknown error";
+    restore_long_source_names(error, path);
     lua_settop(L_, handler - 1);
     return false;
   }

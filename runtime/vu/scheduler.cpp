@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/loop/thread_context.h"
+#include "runtime/script/source_names.h"
 #include "runtime/stats/stats_book.h"
 #include "runtime/vu/arrivals.h"
 
@@ -245,7 +247,10 @@ void Scheduler::settle_deferred(Vu* vu, lua_State* L) {
   settling_ = previous;
 }
 
-void Scheduler::record_exception(const std::string& message, const std::string& traceback) {
+void Scheduler::record_exception(std::string message, std::string traceback) {
+  const std::string& script_path = loop::ThreadContext::from(main_)->script_path;
+  script::restore_long_source_names(&message, script_path);
+  script::restore_long_source_names(&traceback, script_path);
   stats_->record_exception(message, traceback);
 }
 

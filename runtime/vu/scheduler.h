@@ -151,7 +151,7 @@ class Scheduler {
   void defer_until_task_end(Vu* vu, int registry_ref);
   // Parks the user for good: it waits, with nothing to cancel, until it is stopped.
   void park(Vu* vu) { wait(vu, PendingOp{}); }
-  void record_exception(const std::string& message, const std::string& traceback);
+  void record_exception(std::string message, std::string traceback);
 
  private:
   enum class StopPhase { None, TasksFinishing, OnStopRunning };

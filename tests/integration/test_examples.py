@@ -146,7 +146,7 @@ def test_step_load_climbs_ten_users_a_step():
 
 def test_spike_jumps_from_10_to_100_users_and_back():
     with start_target() as target:
-        result, _, users = run_scaled("spike.lua", target, 0.04)  # 1.2 s, 2.4 s, 1.2 s
+        result, _, users = run_scaled("spike.lua", target, 0.07)  # 2.1 s, 4.2 s (100 users for over 2 s), 2.1 s
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Ramping to 100 users at a rate of 50.00 per second" in result.stderr
         assert 'All users spawned: {"Shopper": 100} (100 total users)' in result.stderr, result.stderr

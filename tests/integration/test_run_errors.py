@@ -1,5 +1,6 @@
 """Bad input to `cicada run`: a clear message, exit code 2, and no traffic at all."""
 
+import json
 import pathlib
 import tempfile
 
@@ -23,6 +24,32 @@ def test_syntax_error_names_file_and_line_and_sends_nothing():
     assert f"{SCENARIOS / 'syntax_error.lua'}:5: ')' expected (to close '(' at line 4) near 'end'" in result.stderr, result.stderr
     assert connections == 0
     assert result.stdout == ""
+
+
+def test_long_script_paths_are_named_in_full():
+    # LuaJIT shortens file names of 60 characters or more to "...<last 56>"; the user must
+    # still see which file it was, wherever the checkout lives.
+    with tempfile.TemporaryDirectory() as directory:
+        deep = pathlib.Path(directory) / "a-directory-name-long-enough" / "to-push-the-path-past-sixty"
+        deep.mkdir(parents=True)
+        broken = deep / "syntax_error.lua"
+        broken.write_text((SCENARIOS / "syntax_error.lua").read_text())
+        result, connections = run_against_listener([broken])
+        assert result.returncode == 2, result
+        assert f"{broken}:5: ')' expected" in result.stderr, result.stderr
+        assert connections == 0
+
+        failing_task = deep / "failing_task.lua"
+        failing_task.write_text(
+            'local cicada = require "cicada"\n'
+            'local U = cicada.user("U")\n'
+            'U:task(function(self) error("task broke") end)\n')
+        report = pathlib.Path(directory) / "run.json"
+        result = run_cicada(["run", failing_task, "-H", "http://127.0.0.1:9", "-u", "1",
+                             "--iterations", "2", "--only-summary", "--json-file", report], timeout=30)
+        exceptions = json.loads(report.read_text())["exceptions"]
+        assert exceptions and exceptions[0]["message"].startswith(f"{failing_task}:3: task broke"), exceptions
+        assert str(failing_task) in exceptions[0]["traceback"], exceptions
 
 
 def test_runtime_error_while_loading_has_a_traceback():

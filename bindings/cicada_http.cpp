@@ -648,7 +648,7 @@ bool send_hop(PendingRequest* request) {
   http::Connection::Exchange exchange;
   exchange.method = request->method;
   exchange.limits = request->limits;
-  if (request->started_ns != 0 && request->limits.timeout_s > 0) {
+  if (!request->history.empty() && request->limits.timeout_s > 0) {
     // The total deadline spans every redirect: each hop gets what is left of it.
     double spent = static_cast<double>(uv_hrtime() - request->started_ns) / 1e9;
     exchange.limits.timeout_s = std::max(0.001, request->limits.timeout_s - spent);

@@ -156,6 +156,7 @@ void Connection::open_socket() {
 
     socket_ = new Socket;
     socket_->owner = this;
+    socket_->batch = &runtime_->writes();
     if (tls_) socket_->tls_generation = tls_->generation;
     socket_->tcp.data = socket_;
     uv_tcp_init(runtime_->loop(), &socket_->tcp);
@@ -225,8 +226,9 @@ void Connection::on_transport_failed(const std::string& reason) {
   fail(reason);
 }
 
+// The send phase started when the caller set phase_started_ns_ (the call, or the end of the
+// connect/TLS phase).
 void Connection::send_request() {
-  phase_started_ns_ = uv_hrtime();
   int rc = transport_->write(*socket_, request_);
   if (rc < 0) {
     on_write_failed(rc);
@@ -312,7 +314,7 @@ void Connection::on_plaintext(const char* data, std::size_t length) {
     bool keep_alive = llhttp_should_keep_alive(&parser_) && !trailing_bytes && write_error_ == 0 && socket_ &&
                       !socket_->write_pending();
     if (err == HPE_PAUSED) llhttp_resume(&parser_);
-    complete(keep_alive);
+    complete(keep_alive, now);
     return;
   }
   if (err != HPE_OK) {
@@ -362,9 +364,16 @@ void Connection::arm_deadline() {
   } else if (limits_.idle_timeout_s > 0) {
     target = std::min(target, last_byte_ns_ + seconds_to_ns(limits_.idle_timeout_s));
   }
+  // Most exchanges end long before their deadline. Rather than stop and restart the timer for
+  // every request (two heap operations), a timer that fires no later than needed stays armed:
+  // when it fires early, on_timer() arms it again for what is left.
+  if (timer_purpose_ == TimerPurpose::Deadline && uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)) &&
+      timer_due_ns_ <= target)
+    return;
   std::uint64_t now = uv_hrtime();
   std::uint64_t wait_ms = target > now ? (target - now + 999'999) / 1'000'000 : 0;
   timer_purpose_ = TimerPurpose::Deadline;
+  timer_due_ns_ = now + wait_ms * 1'000'000;
   uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, wait_ms, 0);
 }
 
@@ -417,12 +426,16 @@ void Connection::fail_from_loop(std::string_view error) {
   uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, 0, 0);
 }
 
-void Connection::complete(bool keep_alive) {
-  uv_timer_stop(&timer_);
-  timer_purpose_ = TimerPurpose::None;
+void Connection::complete(bool keep_alive, std::uint64_t now) {
+  // An armed deadline stays armed for the next exchange (see arm_deadline); one that fires
+  // while the connection is idle does nothing.
+  if (timer_purpose_ != TimerPurpose::Deadline) {
+    uv_timer_stop(&timer_);
+    timer_purpose_ = TimerPurpose::None;
+  }
   if (!keep_alive) drop_socket();
 
-  std::uint64_t now = uv_hrtime();
+  if (now == 0) now = uv_hrtime();
   response_.completed_ns = now;
   response_.elapsed_ns = now - started_ns_;
   if (response_started_) response_.timings.receive_ns = now - sent_ns_ - response_.timings.wait_ns;

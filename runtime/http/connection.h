@@ -99,7 +99,8 @@ class Connection final : public DnsWaiter {
   void on_timer();
   void fail(std::string_view error);
   void fail_from_loop(std::string_view error);
-  void complete(bool keep_alive);
+  // `now`: the time the last byte arrived, when the caller has it (0: read the clock).
+  void complete(bool keep_alive, std::uint64_t now = 0);
   std::string decoding_failure() const;
   bool connecting() const {
     return state_ == State::Resolving || state_ == State::Connecting || state_ == State::Handshaking;
@@ -122,6 +123,7 @@ class Connection final : public DnsWaiter {
   Socket* socket_ = nullptr;
   uv_timer_t timer_{};
   TimerPurpose timer_purpose_ = TimerPurpose::None;
+  std::uint64_t timer_due_ns_ = 0;  // when an armed deadline timer fires
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_address_ = 0;
   int last_connect_error_ = 0;

@@ -11,6 +11,7 @@
 #include "runtime/http/client.h"
 #include "runtime/http/dns_cache.h"
 #include "runtime/http/response.h"
+#include "runtime/http/socket.h"
 #include "runtime/http/tls.h"
 
 namespace cicada::http {
@@ -25,10 +26,11 @@ struct HttpDefaults {
 
 class HttpRuntime {
  public:
-  explicit HttpRuntime(uv_loop_t* loop) : loop_(loop), dns_(loop), connections_(this) {}
+  explicit HttpRuntime(uv_loop_t* loop) : loop_(loop), dns_(loop), writes_(loop), connections_(this) {}
 
   uv_loop_t* loop() const { return loop_; }
   DnsCache& dns() { return dns_; }
+  WriteBatch& writes() { return writes_; }
   TlsContexts& tls() { return tls_; }
   ConnectionPool& pool() { return connections_; }
   HttpDefaults& defaults() { return defaults_; }
@@ -44,11 +46,13 @@ class HttpRuntime {
   void shutdown() {
     connections_.close_all();
     dns_.shutdown();
+    writes_.close();
   }
 
  private:
   uv_loop_t* loop_;
   DnsCache dns_;
+  WriteBatch writes_;
   TlsContexts tls_;
   ConnectionPool connections_;
   HttpDefaults defaults_;

@@ -40,6 +40,20 @@ void start_write(Socket& socket) {
   }
 }
 
+// Returns the bytes the kernel took at once, or a libuv error; the rest goes out with uv_write.
+int try_write_then_queue(Socket& socket, std::string_view bytes) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+  int written = uv_try_write(stream, &buf, 1);
+  if (written == static_cast<int>(bytes.size())) return written;
+  if (written < 0 && written != UV_EAGAIN) return written;
+  if (written < 0) written = 0;
+  // The kernel took only part of it: libuv writes the rest when the socket is writable.
+  socket.queued.assign(bytes.substr(static_cast<std::size_t>(written)));
+  start_write(socket);
+  return written;
+}
+
 }  // namespace
 
 Socket::~Socket() {
@@ -50,25 +64,86 @@ Socket::~Socket() {
   SSL_free(ssl);
 }
 
+WriteBatch::WriteBatch(uv_loop_t* loop) {
+  uv_prepare_init(loop, &before_poll_);
+  uv_check_init(loop, &after_poll_);
+  before_poll_.data = this;
+  after_poll_.data = this;
+  uv_prepare_start(&before_poll_, [](uv_prepare_t* handle) { static_cast<WriteBatch*>(handle->data)->flush(); });
+  uv_check_start(&after_poll_, [](uv_check_t* handle) { static_cast<WriteBatch*>(handle->data)->flush(); });
+  // They must not keep the loop running on their own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&before_poll_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&after_poll_));
+}
+
+void WriteBatch::add(Socket* socket) { sockets_.push_back(socket); }
+
+void WriteBatch::forget(Socket* socket) {
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i] == socket) {
+      sockets_[i] = sockets_.back();
+      sockets_.pop_back();
+      return;
+    }
+  }
+  // Closed while its round is being flushed: flush() skips sockets without an owner.
+}
+
+void WriteBatch::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (Socket* socket : sockets_) socket->batched = false;
+  sockets_.clear();
+  // The handles live inside this object: it must outlive the close callbacks, which run
+  // within this loop iteration's close phase (HttpRuntime is freed after the loop ends).
+  uv_close(reinterpret_cast<uv_handle_t*>(&before_poll_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);
+}
+
+void WriteBatch::flush() {
+  if (sockets_.empty()) return;
+  // Writing may fail a connection, whose owner may then drop (close) other sockets: go
+  // through a copy, and skip the ones that lost their owner on the way.
+  flushing_.swap(sockets_);
+  for (Socket* socket : flushing_) {
+    socket->batched = false;
+    if (!socket->owner) continue;
+    std::string& bytes = socket->queued;
+    uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+    int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket->tcp), &buf, 1);
+    if (written == static_cast<int>(bytes.size())) {
+      bytes.clear();  // keeps its capacity for the next request
+      socket->owner->on_write_drained();
+    } else if (written < 0 && written != UV_EAGAIN) {
+      bytes.clear();
+      socket->owner->on_write_failed(written);
+    } else {
+      bytes.erase(0, written < 0 ? 0 : static_cast<std::size_t>(written));
+      start_write(*socket);
+    }
+  }
+  flushing_.clear();
+}
+
 int socket_send(Socket& socket, std::string_view bytes) {
   if (bytes.empty()) return 0;
-  if (socket.writing) {
+  if (socket.writing || socket.batched) {
     socket.queued.append(bytes);
     return 0;
   }
-  auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-  int written = uv_try_write(stream, &buf, 1);
-  if (written == static_cast<int>(bytes.size())) return 0;
-  if (written < 0 && written != UV_EAGAIN) return written;
-  if (written < 0) written = 0;
-  // The kernel took only part of it: libuv writes the rest when the socket is writable.
-  socket.queued.assign(bytes.substr(static_cast<std::size_t>(written)));
-  start_write(socket);
-  return 0;
+  if (socket.batch) {
+    socket.queued.assign(bytes);
+    socket.batched = true;
+    socket.batch->add(&socket);
+    return 0;
+  }
+  int written = try_write_then_queue(socket, bytes);
+  return written < 0 ? written : 0;
 }
 
 void socket_close(Socket* socket) {
+  if (socket->batched && socket->batch) socket->batch->forget(socket);
+  socket->batched = false;
   socket->owner = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&socket->tcp),
            [](uv_handle_t* handle) { delete static_cast<Socket*>(handle->data); });

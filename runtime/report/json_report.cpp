@@ -42,8 +42,13 @@ class JsonWriter {
       out_ += "null";
       return;
     }
-    char text[32];
-    auto [end, ec] = std::to_chars(text, text + sizeof text, value);  // shortest that reads back exactly
+    // The shortest text that reads back exactly; in plain decimals for the magnitudes reports
+    // hold (100000 rather than 1e+05, which is valid JSON but surprises people and tools).
+    char text[64];
+    const double magnitude = std::fabs(value);
+    const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+    auto [end, ec] = plain ? std::to_chars(text, text + sizeof text, value, std::chars_format::fixed)
+                           : std::to_chars(text, text + sizeof text, value);
     out_.append(text, ec == std::errc{} ? end : text);
   }
   void boolean(bool value) {

@@ -159,6 +159,21 @@ def test_json_on_stdout_and_only_summary():
         assert 2 <= len(history) <= 5 and history[-1]["requests"] == summary["aggregated"]["num_requests"]
 
 
+def test_json_numbers_are_plain_decimals():
+    # The shortest form of 200000.0 is "2e+05": valid JSON, but people and tools expect 200000.
+    with start_target() as target, tempfile.TemporaryDirectory() as directory:
+        scenario = pathlib.Path(directory) / "big.lua"
+        scenario.write_text('local cicada = require "cicada"\n'
+                            'local U = cicada.user("U")\n'
+                            'U:task(function(self) self.client:get("/bytes/200000") end)\n')
+        result = run_cicada(["run", scenario, "-H", target.url, "-u", "1", "-i", "2", "--json", "--only-summary"],
+                            timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert '"avg_content_length":200000,' in result.stdout, result.stdout
+        assert '"total_content_length":400000,' in result.stdout, result.stdout
+        assert "e+" not in result.stdout, result.stdout
+
+
 def test_thresholds_pass_fail_and_exit_codes():
     with start_target() as target, tempfile.TemporaryDirectory() as directory:
         junit = os.path.join(directory, "junit.xml")

@@ -706,7 +706,8 @@ LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::Re
   auto* response = new (memory) LuaResponse{};
   response->status = data.status;
   response->header_count = static_cast<std::uint32_t>(data.headers.size());
-  response->elapsed_ns = data.completed_ns - request->started_ns;  // every redirect included
+  // Every redirect included; the time requests sat in the write batch not.
+  response->elapsed_ns = data.completed_ns - request->started_ns - request->timings.queued_ns;
   response->content_length = data.content_length;
   response->timings = request->timings;
   if (spans_size) std::memcpy(const_cast<http::HeaderSpan*>(response->spans()), data.headers.data(), spans_size);
@@ -771,6 +772,7 @@ void on_exchange_done(void* waiter, http::ResponseData& data) {
   total.send_ns += hop.send_ns;
   total.wait_ns += hop.wait_ns;
   total.receive_ns += hop.receive_ns;
+  total.queued_ns += hop.queued_ns;
   const char* error_override = nullptr;
   if (data.error.empty() && follow_redirect(request, data, &error_override)) return;
   finish_request(request, data, error_override);

@@ -241,6 +241,15 @@ void Connection::send_request() {
   }
 }
 
+// The write batch is about to write this connection's request: the time it waited there is the
+// generator's, not the server's.
+void Connection::on_batch_write() {
+  if (!waiter_ || state_ != State::Connected || sent_ns_ != 0 || response_started_) return;
+  std::uint64_t now = uv_hrtime();
+  response_.timings.queued_ns += now - phase_started_ns_;
+  phase_started_ns_ = now;
+}
+
 // The last of a request that the kernel did not take at once has been written.
 void Connection::on_write_drained() {
   if (!waiter_ || sent_ns_ != 0 || response_started_) return;
@@ -437,7 +446,7 @@ void Connection::complete(bool keep_alive, std::uint64_t now) {
 
   if (now == 0) now = uv_hrtime();
   response_.completed_ns = now;
-  response_.elapsed_ns = now - started_ns_;
+  response_.elapsed_ns = now - started_ns_ - response_.timings.queued_ns;
   if (response_started_) response_.timings.receive_ns = now - sent_ns_ - response_.timings.wait_ns;
   if (response_.error.empty() && response_.status >= 400) {
     response_.error = "HTTP ";

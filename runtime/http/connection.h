@@ -77,6 +77,7 @@ class Connection final : public DnsWaiter {
   void on_plaintext(const char* data, std::size_t length);
   void on_peer_closed();
   void on_write_failed(int uv_error);
+  void on_batch_write();
   void on_write_drained();
   void on_resolved(const ResolvedAddresses& result) override;
   SSL_CTX* tls_context(std::string* error);

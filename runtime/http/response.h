@@ -21,6 +21,10 @@ struct Timings {
   std::uint64_t send_ns = 0;     // writing the request
   std::uint64_t wait_ns = 0;     // from the request written to the first byte of the answer
   std::uint64_t receive_ns = 0;  // from the first byte to the last
+  // In cicada's own write batch before the write (see WriteBatch). Not part of `elapsed`: like
+  // wrk, cicada starts no request's clock before its bytes go to the kernel, so the generator
+  // does not add its own delay to the server's response times.
+  std::uint64_t queued_ns = 0;
 };
 
 struct ResponseData {

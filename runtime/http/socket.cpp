@@ -108,6 +108,7 @@ void WriteBatch::flush() {
   for (Socket* socket : flushing_) {
     socket->batched = false;
     if (!socket->owner) continue;
+    socket->owner->on_batch_write();
     std::string& bytes = socket->queued;
     uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
     int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket->tcp), &buf, 1);

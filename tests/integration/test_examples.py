@@ -140,7 +140,10 @@ def test_step_load_climbs_ten_users_a_step():
         assert result.returncode == 0, result.stdout + result.stderr
         for step in (10, 20, 30, 40, 50):
             assert f"Ramping to {step} users at a rate of 10.00 per second" in result.stderr, result.stderr
-        assert users[:-1] == sorted(users[:-1]) and max(users) == 50, users
+        # The last step reaches 50 users only about 0.2 s before the shape ends: the log says so,
+        # while the once-a-second history may not have a row in that moment.
+        assert 'All users spawned: {"Reader": 50} (50 total users)' in result.stderr, result.stderr
+        assert users[:-1] == sorted(users[:-1]) and 40 <= max(users) <= 50, users
         assert summary["run"]["stop_reason"] == "The load shape ended"
 
 

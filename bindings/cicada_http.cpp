@@ -36,7 +36,6 @@ namespace cicada::bindings {
 namespace {
 
 const char kClientMetatable = 0;
-const char kClientMethods = 0;
 const char kResponseMetatable = 0;
 const char kHeadersMetatable = 0;
 const char kJsonEncode = 0;
@@ -167,8 +166,18 @@ T* check_userdata(lua_State* L, int index, const char* metatable_key, const char
   return nullptr;
 }
 
+// Called by every request: the metatable is compared by address (kept in the thread context)
+// rather than fetched from the registry. Only the client methods, whose first upvalue is the
+// context, call it.
 http::Client* check_client(lua_State* L, int index) {
-  return check_userdata<http::Client>(L, index, &kClientMetatable, "cicada client (use self.client:get(...), with a colon)");
+  auto* client = static_cast<http::Client*>(lua_touserdata(L, index));
+  if (client && lua_getmetatable(L, index)) {
+    bool same = lua_topointer(L, -1) == context(L)->client_metatable;
+    lua_pop(L, 1);
+    if (same) return client;
+  }
+  luaL_typerror(L, index, "cicada client (use self.client:get(...), with a colon)");
+  return nullptr;
 }
 
 LuaResponse* check_response(lua_State* L, int index) {
@@ -1057,9 +1066,8 @@ int client_index(lua_State* L) {
     push_cookie_table(L, static_cast<http::Client*>(lua_touserdata(L, 1)));
     return 1;
   }
-  push_registry_slot(L, &kClientMethods);
   lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  lua_rawget(L, lua_upvalueindex(1));  // the methods table
   return 1;
 }
 
@@ -1333,15 +1341,17 @@ int luaopen_cicada_http(lua_State* L) {
     lua_pushcclosure(L, fn->func, 1);
     lua_setfield(L, -2, fn->name);
   }
-  set_registry_slot(L, &kClientMethods);
 
   lua_newtable(L);
-  set_metamethod(L, "__index", client_index);
+  lua_insert(L, -2);  // the metatable below the methods table
+  lua_pushcclosure(L, client_index, 1);
+  lua_setfield(L, -2, "__index");
   set_metamethod(L, "__newindex", client_newindex);
   set_metamethod(L, "__gc", client_gc);
   set_metamethod(L, "__tostring", client_tostring);
   lua_pushliteral(L, "cicada.Client");
   lua_setfield(L, -2, "__metatable");
+  ctx->client_metatable = lua_topointer(L, -1);  // anchored in the registry: the address holds
   set_registry_slot(L, &kClientMetatable);
 
   lua_newtable(L);

@@ -36,6 +36,8 @@ struct ThreadContext {
   // for these events, so that a request costs nothing extra without them.
   int request_listener_ref = -2;  // LUA_NOREF
   int failure_listener_ref = -2;
+  // The HTTP client's metatable, to recognise a client userdata without a registry look-up.
+  const void* client_metatable = nullptr;
   // cicada.stop_test(reason): asks the coordinator to end the test.
   std::function<void(const std::string& reason)> request_stop;
 

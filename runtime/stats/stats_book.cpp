@@ -126,6 +126,7 @@ StatsBook::StatsBook(StatsBook&& other) noexcept
 
 StatsBook& StatsBook::operator=(StatsBook&& other) noexcept {
   if (this != &other) {
+    last_.entry = nullptr;
     entries_ = std::move(other.entries_);
     total_ = std::move(other.total_);
     failures_ = std::move(other.failures_);
@@ -140,14 +141,19 @@ StatsBook& StatsBook::operator=(StatsBook&& other) noexcept {
 void StatsBook::record_request(std::string_view method, std::string_view name, std::uint64_t response_us,
                                std::uint64_t content_length, std::string_view error,
                                std::optional<std::uint64_t> service_us) {
-  join_key(scratch_key_, method, name);
-  auto it = entries_.find(scratch_key_);
-  if (it == entries_.end()) {
-    Entry fresh{EntryKey{std::string(method), std::string(name)}, EntryStats{}};
-    it = entries_.emplace(scratch_key_, std::move(fresh)).first;
+  Entry* entry = last_.entry;
+  if (!entry || entry->key.name != name || entry->key.method != method) {
+    join_key(scratch_key_, method, name);
+    auto it = entries_.find(scratch_key_);
+    if (it == entries_.end()) {
+      Entry fresh{EntryKey{std::string(method), std::string(name)}, EntryStats{}};
+      it = entries_.emplace(scratch_key_, std::move(fresh)).first;
+    }
+    entry = &it->second;  // nodes of an unordered_map stay put when it grows
+    last_.entry = entry;
   }
   const bool failed = !error.empty();
-  it->second.stats.record(response_us, content_length, failed, service_us);
+  entry->stats.record(response_us, content_length, failed, service_us);
   total_.record(response_us, content_length, failed, service_us);
   if (!failed) return;
 
@@ -201,6 +207,7 @@ void StatsBook::merge_exceptions(const StatsBook& other) {
 }
 
 void StatsBook::clear() {
+  last_.entry = nullptr;
   entries_.clear();
   total_ = EntryStats{};
   failures_.clear();

@@ -149,6 +149,18 @@ class StatsBook {
   std::map<std::string, ExceptionRecord> exceptions_;
   std::uint64_t iterations_started_ = 0;
   std::uint64_t iterations_dropped_ = 0;
+  // The entry of the last request, compared before any hashing: a user's requests mostly
+  // repeat. It points into this book's own map, so a copied or moved book starts without it.
+  struct LastEntry {
+    Entry* entry = nullptr;
+    LastEntry() = default;
+    LastEntry(const LastEntry&) {}
+    LastEntry& operator=(const LastEntry&) {
+      entry = nullptr;
+      return *this;
+    }
+  };
+  LastEntry last_;
   std::string scratch_key_;
   FailureKey scratch_failure_key_;  // reused so a repeated failure allocates nothing
 };

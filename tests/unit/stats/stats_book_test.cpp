@@ -174,6 +174,42 @@ TEST_CASE("stats book: method and name are kept apart in the key") {
   CHECK(book.find("", "GET/a")->max_response_us == 3);
 }
 
+TEST_CASE("stats book: repeated, alternating and moved-away entries land where they belong") {
+  // The book remembers the last entry to skip hashing; nothing may be recorded into a stale one.
+  StatsBook book;
+  book.record_request("GET", "/a", 1, 0, "");
+  book.record_request("GET", "/a", 2, 0, "");
+  book.record_request("POST", "/a", 3, 0, "");
+  book.record_request("GET", "/a", 4, 0, "");
+  book.record_request("GET", "/b", 5, 0, "");
+  CHECK(book.find("GET", "/a")->num_requests == 3);
+  CHECK(book.find("POST", "/a")->num_requests == 1);
+  CHECK(book.find("GET", "/b")->num_requests == 1);
+
+  StatsBook moved(std::move(book));  // `book` is cleared, its last entry forgotten
+  book.record_request("GET", "/b", 6, 0, "");
+  moved.record_request("GET", "/b", 7, 0, "");
+  CHECK(book.find("GET", "/b")->num_requests == 1);
+  CHECK(moved.find("GET", "/b")->num_requests == 2);
+
+  StatsBook copy(moved);
+  copy.record_request("GET", "/b", 8, 0, "");
+  CHECK(moved.find("GET", "/b")->num_requests == 2);
+  CHECK(copy.find("GET", "/b")->num_requests == 3);
+
+  StatsBook assigned;
+  assigned.record_request("GET", "/b", 9, 0, "");
+  assigned = std::move(copy);
+  assigned.record_request("GET", "/b", 10, 0, "");
+  CHECK(assigned.find("GET", "/b")->num_requests == 4);
+  CHECK(copy.sorted_entries().empty());
+
+  moved.clear();
+  moved.record_request("GET", "/b", 11, 0, "");
+  CHECK(moved.find("GET", "/b")->num_requests == 1);
+  CHECK(moved.total().num_requests == 1);
+}
+
 TEST_CASE("stats book: entries sorted by name, then method") {
   StatsBook book;
   book.record_request("POST", "/b", 1, 0, "");

@@ -70,19 +70,19 @@ http {{
 
 
 @contextlib.contextmanager
-def start_nginx(keepalive_requests=1000):
-    """nginx with one worker on a free loopback port, for as long as the `with` block runs."""
+def nginx_process(directory, config, ports):
+    """Runs nginx with `config` (written into `directory`) until the `with` block ends, once it
+    listens on every port in `ports`; the directory is removed afterwards."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     assert os.path.exists(binary), "nginx is not installed (scripts/setup installs nginx-light)"
-    directory = tempfile.mkdtemp(prefix="cicada-nginx-")
-    port = free_port()
     with open(os.path.join(directory, "nginx.conf"), "w") as conf:
-        conf.write(NGINX_CONFIG.format(dir=directory, port=port, keepalive_requests=keepalive_requests))
+        conf.write(config)
     process = subprocess.Popen([binary, "-c", os.path.join(directory, "nginx.conf"), "-p", directory],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_port("127.0.0.1", port)
-        yield Nginx(port=port, url=f"http://127.0.0.1:{port}", directory=directory)
+        for port in ports:
+            wait_for_port("127.0.0.1", port)
+        yield
     finally:
         process.send_signal(signal.SIGQUIT)
         try:
@@ -91,6 +91,16 @@ def start_nginx(keepalive_requests=1000):
             process.kill()
             process.wait(timeout=10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def start_nginx(keepalive_requests=1000):
+    """nginx with one worker on a free loopback port, for as long as the `with` block runs."""
+    directory = tempfile.mkdtemp(prefix="cicada-nginx-")
+    port = free_port()
+    config = NGINX_CONFIG.format(dir=directory, port=port, keepalive_requests=keepalive_requests)
+    with nginx_process(directory, config, [port]):
+        yield Nginx(port=port, url=f"http://127.0.0.1:{port}", directory=directory)
 
 
 def nginx_access_count(nginx):

@@ -4,13 +4,11 @@ against the system store and a CA file, host names, mutual TLS, session resumpti
 import contextlib
 import os
 import re
-import shutil
-import signal
 import subprocess
 import tempfile
 
 from harness import REPO_ROOT, run_cicada, run_tests
-from servers import free_port, parse_report, wait_for_port
+from servers import free_port, nginx_process, parse_report
 
 SCENARIOS = REPO_ROOT / "tests" / "integration" / "scenarios"
 
@@ -81,23 +79,8 @@ def tls_nginx():
     directory = tempfile.mkdtemp(prefix="cicada-tls-")
     make_certificates(directory)
     ports = {"tls_port": free_port(), "mtls_port": free_port(), "other_port": free_port()}
-    with open(os.path.join(directory, "nginx.conf"), "w") as conf:
-        conf.write(NGINX_TLS.format(dir=directory, **ports))
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = subprocess.Popen([nginx, "-c", os.path.join(directory, "nginx.conf"), "-p", directory],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for port in ports.values():
-            wait_for_port("127.0.0.1", port)
+    with nginx_process(directory, NGINX_TLS.format(dir=directory, **ports), ports.values()):
         yield directory, ports
-    finally:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def cases(stdout):

@@ -41,6 +41,7 @@ void start_write(Socket& socket) {
 }
 
 // Returns the bytes the kernel took at once, or a libuv error; the rest goes out with uv_write.
+// `bytes` may be `socket.queued` itself.
 int try_write_then_queue(Socket& socket, std::string_view bytes) {
   auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
   uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
@@ -109,19 +110,16 @@ void WriteBatch::flush() {
     socket->batched = false;
     if (!socket->owner) continue;
     socket->owner->on_batch_write();
-    std::string& bytes = socket->queued;
-    uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
-    int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket->tcp), &buf, 1);
-    if (written == static_cast<int>(bytes.size())) {
-      bytes.clear();  // keeps its capacity for the next request
-      socket->owner->on_write_drained();
-    } else if (written < 0 && written != UV_EAGAIN) {
-      bytes.clear();
-      socket->owner->on_write_failed(written);
-    } else {
-      bytes.erase(0, written < 0 ? 0 : static_cast<std::size_t>(written));
-      start_write(*socket);
+    const std::size_t size = socket->queued.size();
+    const int written = try_write_then_queue(*socket, socket->queued);
+    if (written < 0) {
+      socket->queued.clear();
+      if (socket->owner) socket->owner->on_write_failed(written);
+    } else if (static_cast<std::size_t>(written) == size) {
+      socket->queued.clear();  // keeps its capacity for the next request
+      if (socket->owner) socket->owner->on_write_drained();
     }
+    // Otherwise the rest is with uv_write, or its failure was reported.
   }
   flushing_.clear();
 }

@@ -16,6 +16,7 @@
 #include "runtime/report/console_report.h"
 #include "runtime/report/html_report.h"
 #include "runtime/report/text_format.h"
+#include "runtime/script/source_names.h"
 
 namespace cicada::runner {
 
@@ -585,8 +586,7 @@ void Coordinator::shape_tick() {
   script::ShapeTick tick;
   std::string error;
   if (!script_->shape_tick(now_s() - started_s_, &tick, &error)) {
-    log_error("%s", error.c_str());
-    record_coordinator_error(error);
+    report_coordinator_error(error);
     begin_stop("The load shape failed");
     return;
   }
@@ -702,9 +702,11 @@ std::string Coordinator::class_mix() const {
   return mix + "}";
 }
 
-// An error of the script's coordinator code (teardown, the load shape), counted like a task's:
-// its first line is the message, the rest the traceback.
-void Coordinator::record_coordinator_error(const std::string& error) {
+// An error of the script's coordinator code (teardown, the load shape): logged, and counted
+// like a task's (its first line is the message, the rest the traceback).
+void Coordinator::report_coordinator_error(std::string error) {
+  script::restore_long_source_names(&error, options_.script);
+  log_error("%s", error.c_str());
   const std::size_t line_end = error.find('\n');
   coordinator_book_.record_exception(error.substr(0, line_end),
                                      line_end == std::string::npos ? "" : error.substr(line_end + 1));
@@ -861,10 +863,7 @@ void Coordinator::on_users_stopped() {
                                                                       : stop_before_start_ + " before the test started";
   fire_event("test_stop", nullptr, [this] {
     auto after_teardown = [this](const std::string& error) {
-      if (!error.empty()) {
-        log_error("cicada.teardown() failed: %s", error.c_str());
-        record_coordinator_error("cicada.teardown() failed: " + error);
-      }
+      if (!error.empty()) report_coordinator_error("cicada.teardown() failed: " + error);
       finish_report();
       fire_event("quitting", nullptr, [this] {
         phase_ = Phase::Finished;

@@ -101,7 +101,7 @@ class Coordinator final : public vu::SchedulerListener {
   double now_s() const;
   std::string class_mix() const;
   void merge_coordinator_exceptions();
-  void record_coordinator_error(const std::string& error);
+  void report_coordinator_error(std::string error);
 
   // Runs the stdlib's coordinator action (setup, teardown or an event) in a coroutine with
   // a client for the default host; `done` gets the error text (empty on success).

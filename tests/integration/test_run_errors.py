@@ -43,13 +43,18 @@ def test_long_script_paths_are_named_in_full():
         failing_task.write_text(
             'local cicada = require "cicada"\n'
             'local U = cicada.user("U")\n'
-            'U:task(function(self) error("task broke") end)\n')
+            'U:task(function(self) error("task broke") end)\n'
+            'cicada.teardown(function() error("teardown broke") end)\n')
         report = pathlib.Path(directory) / "run.json"
         result = run_cicada(["run", failing_task, "-H", "http://127.0.0.1:9", "-u", "1",
                              "--iterations", "2", "--only-summary", "--json-file", report], timeout=30)
         exceptions = json.loads(report.read_text())["exceptions"]
         assert exceptions and exceptions[0]["message"].startswith(f"{failing_task}:3: task broke"), exceptions
         assert str(failing_task) in exceptions[0]["traceback"], exceptions
+        # The coordinator's own errors (teardown, the load shape) name it in full too.
+        assert f"cicada.teardown() failed: {failing_task}:4: teardown broke" in result.stderr, result.stderr
+        assert any(e["message"].startswith(f"cicada.teardown() failed: {failing_task}:4:") for e in exceptions), \
+            exceptions
 
 
 def test_runtime_error_while_loading_has_a_traceback():

@@ -219,17 +219,18 @@ constexpr std::uint32_t kClientOptions =
     kLimitOptions | kTlsOptions | bit(kAllowRedirects) | bit(kMaxRedirects) | bit(kPool);
 
 struct OptionSlots {
-  int base = 0;  // slot of option i is base + i; nil when absent
+  int slot[kOptionCount] = {};  // stack index of each option's value (a nil when absent)
   std::uint32_t present = 0;
   bool has(Option option) const { return (present & bit(option)) != 0; }
-  int at(Option option) const { return base + option; }
+  int at(Option option) const { return slot[option]; }
 };
 
 OptionSlots collect_options(lua_State* L, int table, std::uint32_t allowed, const char* what) {
   OptionSlots slots;
   lua_checkstack(L, kOptionCount + 4);
-  slots.base = lua_gettop(L) + 1;
-  lua_settop(L, slots.base + kOptionCount - 1);
+  lua_pushnil(L);  // what an absent option's slot holds
+  const int nil_slot = lua_gettop(L);
+  for (int& s : slots.slot) s = nil_slot;
   lua_pushnil(L);
   while (lua_next(L, table) != 0) {
     std::string_view key = lua_type(L, -2) == LUA_TSTRING ? to_view(L, -2) : std::string_view{};
@@ -246,7 +247,8 @@ OptionSlots collect_options(lua_State* L, int table, std::uint32_t allowed, cons
       luaL_error(L, "unknown %s option '%s' (known: %s)", what, shown, known.c_str());
     }
     slots.present |= 1u << found;
-    lua_replace(L, slots.base + found);  // pops the value, keeps the key for lua_next
+    lua_insert(L, -2);  // the value stays below the key, which lua_next needs on top
+    slots.slot[found] = lua_gettop(L) - 1;
   }
   return slots;
 }
@@ -729,7 +731,7 @@ LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::Re
     *pieces[i] = Piece{offset, static_cast<std::uint32_t>(texts[i].size())};
     offset += static_cast<std::uint32_t>(texts[i].size());
   }
-  push_registry_slot(L, &kResponseMetatable);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, request->context->response_metatable_ref);
   lua_setmetatable(L, -2);
   if (!request->history.empty()) {
     // The redirects followed, as {status =, url =} tables, in the environment table.
@@ -769,7 +771,7 @@ void on_exchange_done(void* waiter, http::ResponseData& data) {
   // Every hop's Set-Cookie lines go to the jar, one at a time (Expires dates hold commas).
   for (const http::HeaderSpan& header : data.headers) {
     std::string_view name = data.header_name(header);
-    if (name.size() == 10 && strncasecmp(name.data(), "set-cookie", 10) == 0)
+    if (name.size() == 10 && (name[0] | 0x20) == 's' && strncasecmp(name.data(), "set-cookie", 10) == 0)
       request->client->cookies().store(data.header_value(header), request->url.scheme, request->url.host,
                                        path_only(request->url.path), std::time(nullptr));
   }
@@ -1061,15 +1063,23 @@ int client_clear_cookies(lua_State* L) {
   return 0;
 }
 
-int client_index(lua_State* L) {
-  if (lua_type(L, 2) == LUA_TSTRING && to_view(L, 2) == "cookies") {
-    push_cookie_table(L, static_cast<http::Client*>(lua_touserdata(L, 1)));
-    return 1;
-  }
-  lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(1));  // the methods table
+// client.cookies: a table of the jar's cookies, made when read.
+int client_cookies(lua_State* L) {
+  push_cookie_table(L, check_client(L, 1));
   return 1;
 }
+
+// The client's __index runs for every request (`self.client:get`). As a Lua function it is a
+// table look-up in the interpreter; as a C function it cost a C call and a string compare more.
+constexpr char kClientIndexSource[] = R"lua(
+local methods, cookies_of = ...
+return function(client, key)
+  local method = methods[key]
+  if method ~= nil then return method end
+  if key == "cookies" then return cookies_of(client) end
+  return nil
+end
+)lua";
 
 // client.cookies = {name = value}: replaces the jar with these cookies for the user's host.
 int client_newindex(lua_State* L) {
@@ -1342,10 +1352,16 @@ int luaopen_cicada_http(lua_State* L) {
     lua_setfield(L, -2, fn->name);
   }
 
+  int methods = lua_gettop(L);
   lua_newtable(L);
-  lua_insert(L, -2);  // the metatable below the methods table
-  lua_pushcclosure(L, client_index, 1);
+  if (luaL_loadbuffer(L, kClientIndexSource, sizeof kClientIndexSource - 1, "=cicada.http client index") != 0)
+    return lua_error(L);
+  lua_pushvalue(L, methods);
+  lua_pushlightuserdata(L, ctx);
+  lua_pushcclosure(L, client_cookies, 1);
+  lua_call(L, 2, 1);
   lua_setfield(L, -2, "__index");
+  lua_remove(L, methods);
   set_metamethod(L, "__newindex", client_newindex);
   set_metamethod(L, "__gc", client_gc);
   set_metamethod(L, "__tostring", client_tostring);
@@ -1360,6 +1376,8 @@ int luaopen_cicada_http(lua_State* L) {
   set_metamethod(L, "__cicada_task_end", response_task_end);
   lua_pushliteral(L, "cicada.Response");
   lua_setfield(L, -2, "__metatable");
+  lua_pushvalue(L, -1);
+  ctx->response_metatable_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   set_registry_slot(L, &kResponseMetatable);
 
   lua_pushcfunction(L, response_json);

@@ -78,6 +78,7 @@ void Connection::start(const Exchange& exchange) {
   waiter_ = exchange.waiter;
   on_complete_ = exchange.on_complete;
   response_.clear();
+  head_from_ = nullptr;
   head_request_ = exchange.method == "HEAD";
   idempotent_ = is_idempotent(exchange.method);
   retried_ = false;
@@ -316,7 +317,11 @@ void Connection::on_plaintext(const char* data, std::size_t length) {
     response_.timings.wait_ns = now - sent_ns_;
   }
   last_byte_ns_ = now;
+  // The header callbacks record offsets into this read's bytes (see keep_head_bytes).
+  if (head_from_) head_from_ = head_end_ = data;
   llhttp_errno_t err = llhttp_execute(&parser_, data, length);
+  // A head that goes on in the next read: keep what this read had of it.
+  if (head_from_) keep_head_bytes(data + length);
   if (message_complete_) {
     message_complete_ = false;
     bool trailing_bytes = err == HPE_PAUSED && llhttp_get_error_pos(&parser_) != data + length;
@@ -528,26 +533,46 @@ int Connection::on_message_begin(llhttp_t* parser) {
   r.body.clear();
   r.content_length = 0;
   self->last_was_value_ = false;
+  self->head_from_ = nullptr;
+  self->head_folded_ = false;
   self->decoding_ = false;
   return 0;
+}
+
+// Header names and values are not copied one by one as llhttp finds them: their spans are
+// offsets into the head as it arrived (from the first name on), and the head's bytes are copied
+// once, when the head is complete or a read ends inside it. `head_from_` is the first byte of
+// the current read not copied yet: everything before it is in header_bytes, so offsets go on
+// across reads.
+bool Connection::note_head_span(const char* at, std::size_t length, std::uint32_t* offset) {
+  if (!head_from_) head_from_ = at;
+  std::size_t start = response_.header_bytes.size() + static_cast<std::size_t>(at - head_from_);
+  if (start + length > kMaxHeaderBytes) {
+    callback_error_ = "headers too large";
+    return false;
+  }
+  *offset = static_cast<std::uint32_t>(start);
+  head_end_ = at + length;
+  return true;
+}
+
+void Connection::keep_head_bytes(const char* until) {
+  response_.header_bytes.append(head_from_, static_cast<std::size_t>(until - head_from_));
+  head_from_ = until;
 }
 
 int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
-  if (r.header_bytes.size() + length > kMaxHeaderBytes) {
-    self->callback_error_ = "headers too large";
-    return -1;
-  }
-  auto offset = static_cast<std::uint32_t>(r.header_bytes.size());
+  std::uint32_t offset = 0;
+  if (!self->note_head_span(at, length, &offset)) return -1;
   if (self->last_was_value_ || r.headers.empty()) {
-    r.headers.push_back(HeaderSpan{offset, 0, offset, 0});
+    r.headers.push_back(HeaderSpan{offset, 0, offset + static_cast<std::uint32_t>(length), 0});
     self->last_was_value_ = false;
   }
   HeaderSpan& h = r.headers.back();
-  r.header_bytes.append(at, length);
   h.name_length += static_cast<std::uint32_t>(length);
-  h.value_offset = static_cast<std::uint32_t>(r.header_bytes.size());
+  h.value_offset = h.name_offset + h.name_length;  // where an empty value would be
   return 0;
 }
 
@@ -555,18 +580,34 @@ int Connection::on_header_value(llhttp_t* parser, const char* at, std::size_t le
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
   if (r.headers.empty()) return -1;
-  if (r.header_bytes.size() + length > kMaxHeaderBytes) {
-    self->callback_error_ = "headers too large";
-    return -1;
+  std::uint32_t offset = 0;
+  if (!self->note_head_span(at, length, &offset)) return -1;
+  HeaderSpan& h = r.headers.back();
+  if (!self->last_was_value_) {
+    h.value_offset = offset;
+    self->last_was_value_ = true;
+  } else if (offset != h.value_offset + h.value_length) {
+    // A folded line (obs-fold): the value runs over the CR LF, blanked once the head is copied.
+    self->head_folded_ = true;
+    h.value_length = offset - h.value_offset;
   }
-  self->last_was_value_ = true;
-  r.header_bytes.append(at, length);
-  r.headers.back().value_length += static_cast<std::uint32_t>(length);
+  h.value_length += static_cast<std::uint32_t>(length);
   return 0;
 }
 
 int Connection::on_headers_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
+  if (self->head_from_) {
+    self->keep_head_bytes(self->head_end_);
+    self->head_from_ = nullptr;
+    // RFC 9112, 5.2: a client replaces each obs-fold with spaces before using the value.
+    if (self->head_folded_) {
+      std::string& bytes = self->response_.header_bytes;
+      for (const HeaderSpan& h : self->response_.headers)
+        for (std::uint32_t i = h.value_offset; i < h.value_offset + h.value_length; ++i)
+          if (bytes[i] == '\r' || bytes[i] == '\n') bytes[i] = ' ';
+    }
+  }
   int status = parser->status_code;
   self->response_.status = status;
   // A response to HEAD, a 204 and a 304 carry no body, whatever length they announce

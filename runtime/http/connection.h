@@ -107,6 +107,8 @@ class Connection final : public DnsWaiter {
     return state_ == State::Resolving || state_ == State::Connecting || state_ == State::Handshaking;
   }
 
+  bool note_head_span(const char* at, std::size_t length, std::uint32_t* offset);
+  void keep_head_bytes(const char* until);
   static int on_message_begin(llhttp_t* parser);
   static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
@@ -162,6 +164,10 @@ class Connection final : public DnsWaiter {
 
   llhttp_t parser_{};
   bool last_was_value_ = false;
+  // The head being parsed (see note_head_span): null once it is complete or before its first name.
+  const char* head_from_ = nullptr;
+  const char* head_end_ = nullptr;
+  bool head_folded_ = false;
   std::unique_ptr<ContentDecoder> decoder_;  // made for the first compressed response, then reused
   bool decoding_ = false;  // the body arrives compressed and is decoded as it comes
   ResponseData response_;

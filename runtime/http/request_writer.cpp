@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace cicada::http {
 
@@ -73,26 +74,79 @@ void HeaderBlock::remove(std::string_view name) {
   known_ &= ~flag_of(name);
 }
 
+namespace {
+
+// compose_request's two passes: the first counts the bytes, the second writes them into a string
+// sized once (a request is a dozen short pieces; appending them one by one cost more than the
+// copying).
+struct CountingSink {
+  std::size_t size = 0;
+  void put(std::string_view text) { size += text.size(); }
+};
+
+struct WritingSink {
+  char* cursor;
+  void put(std::string_view text) {
+    std::memcpy(cursor, text.data(), text.size());
+    cursor += text.size();
+  }
+};
+
+template <class Sink>
+void write_request(Sink& sink, const ComposeInput& in, const HeaderBlock& headers, std::string_view content_length) {
+  sink.put(in.method);
+  sink.put(" ");
+  sink.put(in.target);
+  sink.put(" HTTP/1.1\r\n");
+  sink.put(headers.lines());
+  if (!headers.has(HeaderBlock::kHost)) {
+    sink.put("Host: ");
+    sink.put(in.host_header);
+    sink.put("\r\n");
+  }
+  if (!headers.has(HeaderBlock::kUserAgent)) {
+    sink.put("User-Agent: ");
+    sink.put(in.user_agent);
+    sink.put("\r\n");
+  }
+  if (!headers.has(HeaderBlock::kAccept)) sink.put("Accept: */*\r\n");
+  if (in.accept_encoding && !headers.has(HeaderBlock::kAcceptEncoding)) sink.put("Accept-Encoding: gzip, deflate\r\n");
+  if (!in.cookie.empty() && !headers.has(HeaderBlock::kCookie)) {
+    sink.put("Cookie: ");
+    sink.put(in.cookie);
+    sink.put("\r\n");
+  }
+  if (!headers.has(HeaderBlock::kContentType) && !in.content_type.empty() && !in.body.empty()) {
+    sink.put("Content-Type: ");
+    sink.put(in.content_type);
+    sink.put("\r\n");
+  }
+  if (!content_length.empty()) {
+    sink.put("Content-Length: ");
+    sink.put(content_length);
+    sink.put("\r\n");
+  }
+  sink.put("\r\n");
+  sink.put(in.body);
+}
+
+}  // namespace
+
 void compose_request(std::string& out, const ComposeInput& in, const HeaderBlock& headers) {
-  out.clear();
-  out.append(in.method).append(" ").append(in.target).append(" HTTP/1.1\r\n");
-  out.append(headers.lines());
-  if (!headers.has(HeaderBlock::kHost)) out.append("Host: ").append(in.host_header).append("\r\n");
-  if (!headers.has(HeaderBlock::kUserAgent)) out.append("User-Agent: ").append(in.user_agent).append("\r\n");
-  if (!headers.has(HeaderBlock::kAccept)) out.append("Accept: */*\r\n");
-  if (in.accept_encoding && !headers.has(HeaderBlock::kAcceptEncoding)) out.append("Accept-Encoding: gzip, deflate\r\n");
-  if (!in.cookie.empty() && !headers.has(HeaderBlock::kCookie)) out.append("Cookie: ").append(in.cookie).append("\r\n");
-  if (!headers.has(HeaderBlock::kContentType) && !in.content_type.empty() && !in.body.empty())
-    out.append("Content-Type: ").append(in.content_type).append("\r\n");
+  char digits[24];
+  std::string_view content_length;
   bool body_expected = in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
   if (!headers.has(HeaderBlock::kContentLength) && !headers.has(HeaderBlock::kTransferEncoding) &&
       (!in.body.empty() || body_expected)) {
-    char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, in.body.size());
     (void)ec;
-    out.append("Content-Length: ").append(digits, end).append("\r\n");
+    content_length = std::string_view(digits, static_cast<std::size_t>(end - digits));
   }
-  out.append("\r\n").append(in.body);
+  CountingSink counter;
+  write_request(counter, in, headers, content_length);
+  out.resize(counter.size);
+  WritingSink writer{out.data()};
+  write_request(writer, in, headers, content_length);
 }
 
 void join_target(std::string& out, std::string_view base_path, std::string_view path) {

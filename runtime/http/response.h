@@ -30,7 +30,7 @@ struct Timings {
 struct ResponseData {
   int status = 0;              // 0 when the exchange failed before a status line arrived
   std::string error;           // empty on success; a short reason otherwise
-  std::string header_bytes;    // names and values back to back; spans point into it
+  std::string header_bytes;    // the head's header lines as received; spans point into it
   std::vector<HeaderSpan> headers;
   std::string body;
   std::uint64_t elapsed_ns = 0;

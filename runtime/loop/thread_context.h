@@ -38,6 +38,8 @@ struct ThreadContext {
   int failure_listener_ref = -2;
   // The HTTP client's metatable, to recognise a client userdata without a registry look-up.
   const void* client_metatable = nullptr;
+  // A registry reference to the response metatable: every response is given it.
+  int response_metatable_ref = -2;  // LUA_NOREF
   // cicada.stop_test(reason): asks the coordinator to end the test.
   std::function<void(const std::string& reason)> request_stop;
 

@@ -167,12 +167,11 @@ T* check_userdata(lua_State* L, int index, const char* metatable_key, const char
 }
 
 // Called by every request: the metatable is compared by address (kept in the thread context)
-// rather than fetched from the registry. Only the client methods, whose first upvalue is the
-// context, call it.
-http::Client* check_client(lua_State* L, int index) {
+// rather than fetched from the registry.
+http::Client* check_client(lua_State* L, int index, const loop::ThreadContext* ctx) {
   auto* client = static_cast<http::Client*>(lua_touserdata(L, index));
   if (client && lua_getmetatable(L, index)) {
-    bool same = lua_topointer(L, -1) == context(L)->client_metatable;
+    bool same = lua_topointer(L, -1) == ctx->client_metatable;
     lua_pop(L, 1);
     if (same) return client;
   }
@@ -501,11 +500,12 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
   std::size_t path_length = 0;
   const char* path_chars = luaL_checklstring(L, path_index, &path_length);
   std::string_view path(path_chars, path_length);
-  bool has_opts = opts_index && !lua_isnoneornil(L, opts_index);
-  if (has_opts) luaL_checktype(L, opts_index, LUA_TTABLE);
+  const int opts_type = opts_index ? lua_type(L, opts_index) : LUA_TNONE;
+  bool has_opts = opts_type != LUA_TNONE && opts_type != LUA_TNIL;
+  if (has_opts && opts_type != LUA_TTABLE) luaL_checktype(L, opts_index, LUA_TTABLE);
 
-  request->method.assign(method);
-  request->original_method.assign(method);
+  if (request->method != method) request->method.assign(method);
+  if (request->original_method != method) request->original_method.assign(method);
   request->headers.clear();
   request->extra_cookies.clear();
   request->body.clear();
@@ -531,8 +531,9 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
     if (!base)
       luaL_error(L, "no host to send \"%s\" to: pass -H/--host, set host= on the user class, or use an absolute URL",
                  path_chars);
-    request->url.scheme = base->scheme;
-    request->url.host = base->host;
+    // A pooled request mostly goes where its last one went: copy only what differs.
+    if (request->url.scheme != base->scheme) request->url.scheme = base->scheme;
+    if (request->url.host != base->host) request->url.host = base->host;
     request->url.port = base->port;
     request->url.ipv6_literal = base->ipv6_literal;
     http::join_target(request->url.path, base->path, path);
@@ -638,8 +639,9 @@ bool send_hop(PendingRequest* request) {
   // The jar's cookies for this hop (its host and path), then the request's own.
   thread_local std::string cookie;
   cookie.clear();
-  client->cookies().header_for(request->url.scheme, request->url.host, path_only(request->url.path), std::time(nullptr),
-                               cookie);
+  if (client->cookies().size() != 0)
+    client->cookies().header_for(request->url.scheme, request->url.host, path_only(request->url.path),
+                                 std::time(nullptr), cookie);
   if (!request->extra_cookies.empty()) {
     if (!cookie.empty()) cookie.append("; ");
     cookie.append(request->extra_cookies);
@@ -872,7 +874,7 @@ PendingRequest* take_prepared(loop::ThreadContext* ctx, http::Client* client, vu
 // client:request(method, path, opts) and the verb shortcuts.
 int start_request(lua_State* L, std::string_view method, int path_index, int opts_index) {
   loop::ThreadContext* ctx = context(L);
-  http::Client* client = check_client(L, 1);
+  http::Client* client = check_client(L, 1, ctx);
   vu::Vu* user = running_user_or_error(L, ctx);
   prepare_request(L, ctx, client, method, path_index, opts_index, preparing_request());
   PendingRequest* request = take_prepared(ctx, client, user);
@@ -914,7 +916,7 @@ constexpr char kOptions[] = "OPTIONS";
 // client:batch{ {method, path, opts}, ... } -> { response, ... } in the same order.
 int client_batch(lua_State* L) {
   loop::ThreadContext* ctx = context(L);
-  http::Client* client = check_client(L, 1);
+  http::Client* client = check_client(L, 1, ctx);
   luaL_checktype(L, 2, LUA_TTABLE);
   vu::Vu* user = running_user_or_error(L, ctx);
   int count = static_cast<int>(lua_objlen(L, 2));
@@ -1049,7 +1051,7 @@ http::Cookie script_cookie(lua_State* L, http::Client* client, std::string name,
 
 // client:set_cookie(name, value[, {domain=, path=, secure=, http_only=, expires=}])
 int client_set_cookie(lua_State* L) {
-  http::Client* client = check_client(L, 1);
+  http::Client* client = check_client(L, 1, context(L));
   std::string name = luaL_checkstring(L, 2);
   std::string value = luaL_checkstring(L, 3);
   if (!client->cookies().set(script_cookie(L, client, name, std::move(value), lua_isnoneornil(L, 4) ? 0 : 4)))
@@ -1059,13 +1061,13 @@ int client_set_cookie(lua_State* L) {
 }
 
 int client_clear_cookies(lua_State* L) {
-  check_client(L, 1)->cookies().clear();
+  check_client(L, 1, context(L))->cookies().clear();
   return 0;
 }
 
 // client.cookies: a table of the jar's cookies, made when read.
 int client_cookies(lua_State* L) {
-  push_cookie_table(L, check_client(L, 1));
+  push_cookie_table(L, check_client(L, 1, context(L)));
   return 1;
 }
 

@@ -244,17 +244,16 @@ void Connection::send_request() {
 
 // The write batch is about to write this connection's request: the time it waited there is the
 // generator's, not the server's.
-void Connection::on_batch_write() {
+void Connection::on_batch_write(std::uint64_t now) {
   if (!waiter_ || state_ != State::Connected || sent_ns_ != 0 || response_started_) return;
-  std::uint64_t now = uv_hrtime();
   response_.timings.queued_ns += now - phase_started_ns_;
   phase_started_ns_ = now;
 }
 
 // The last of a request that the kernel did not take at once has been written.
-void Connection::on_write_drained() {
+void Connection::on_write_drained(std::uint64_t now) {
   if (!waiter_ || sent_ns_ != 0 || response_started_) return;
-  sent_ns_ = uv_hrtime();
+  sent_ns_ = now != 0 ? now : uv_hrtime();
   response_.timings.send_ns = sent_ns_ - phase_started_ns_;
   if (limits_.first_byte_timeout_s > 0) arm_deadline();
 }

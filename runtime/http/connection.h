@@ -77,8 +77,10 @@ class Connection final : public DnsWaiter {
   void on_plaintext(const char* data, std::size_t length);
   void on_peer_closed();
   void on_write_failed(int uv_error);
-  void on_batch_write();
-  void on_write_drained();
+  // `now`: uv_hrtime() just before (on_batch_write) or after (on_write_drained) the write;
+  // the write batch reads the clock once between two sockets' writes. 0: read it here.
+  void on_batch_write(std::uint64_t now);
+  void on_write_drained(std::uint64_t now = 0);
   void on_resolved(const ResolvedAddresses& result) override;
   SSL_CTX* tls_context(std::string* error);
   TlsContexts& tls_contexts();

@@ -87,6 +87,7 @@ struct CountingSink {
 struct WritingSink {
   char* cursor;
   void put(std::string_view text) {
+    if (text.empty()) return;  // an empty view may have no data pointer, which memcpy must not get
     std::memcpy(cursor, text.data(), text.size());
     cursor += text.size();
   }

@@ -106,18 +106,22 @@ void WriteBatch::flush() {
   // Writing may fail a connection, whose owner may then drop (close) other sockets: go
   // through a copy, and skip the ones that lost their owner on the way.
   flushing_.swap(sockets_);
+  // One clock read between two writes: the end of one socket's write is the start of the next's.
+  std::uint64_t now = uv_hrtime();
   for (Socket* socket : flushing_) {
     socket->batched = false;
     if (!socket->owner) continue;
-    socket->owner->on_batch_write();
+    socket->owner->on_batch_write(now);
     const std::size_t size = socket->queued.size();
     const int written = try_write_then_queue(*socket, socket->queued);
+    now = uv_hrtime();
     if (written < 0) {
       socket->queued.clear();
       if (socket->owner) socket->owner->on_write_failed(written);
+      now = uv_hrtime();  // the failure may have taken a while (a retry on a new connection)
     } else if (static_cast<std::size_t>(written) == size) {
       socket->queued.clear();  // keeps its capacity for the next request
-      if (socket->owner) socket->owner->on_write_drained();
+      if (socket->owner) socket->owner->on_write_drained(now);
     }
     // Otherwise the rest is with uv_write, or its failure was reported.
   }

@@ -566,7 +566,7 @@ int Connection::on_header_field(llhttp_t* parser, const char* at, std::size_t le
   std::uint32_t offset = 0;
   if (!self->note_head_span(at, length, &offset)) return -1;
   if (self->last_was_value_ || r.headers.empty()) {
-    r.headers.push_back(HeaderSpan{offset, 0, offset + static_cast<std::uint32_t>(length), 0});
+    r.headers.push_back(HeaderSpan{offset, 0, 0, 0});
     self->last_was_value_ = false;
   }
   HeaderSpan& h = r.headers.back();

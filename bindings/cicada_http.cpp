@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -223,7 +224,10 @@ struct OptionSlots {
   int slot[kOptionCount];  // stack index of each present option's value
   std::uint32_t present = 0;
   bool has(Option option) const { return (present & bit(option)) != 0; }
-  int at(Option option) const { return slot[option]; }
+  int at(Option option) const {
+    assert(has(option));
+    return slot[option];
+  }
 };
 
 OptionSlots collect_options(lua_State* L, int table, std::uint32_t allowed, const char* what) {

@@ -16,6 +16,7 @@
 #include <cassert>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -406,14 +407,37 @@ void append_encoded_pairs(lua_State* L, int table, std::string& out, const char*
 
 std::string_view path_only(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Text for an error message, with control characters shown as escapes (\r, \n, \x00).
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\x%02X", c);
+      out += escape;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 // opts.cookies = {name = value}: "a=1; b=2" (sorted, so the header is the same every time).
 void read_cookie_pairs(lua_State* L, int table, std::string& out) {
   luaL_argcheck(L, lua_istable(L, table), 3, "opts.cookies must be a table of name = value");
   sorted_pairs.collect(L, table, "opts.cookies", [](std::string& to, std::string_view text) { to.append(text); });
   for (const auto& pair : sorted_pairs.pairs()) {
     std::string_view value = sorted_pairs.value(pair);
-    if (pair.key.find_first_of("=; \r\n") != std::string_view::npos || value.find_first_of(";\r\n") != std::string_view::npos)
-      luaL_error(L, "opts.cookies[\"%s\"]: names cannot hold '=', ';' or spaces, values ';' or line breaks",
+    auto control = [](std::string_view text) {
+      return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    };
+    if (pair.key.find_first_of("=; ") != std::string_view::npos || value.find(';') != std::string_view::npos ||
+        control(pair.key) || control(value))
+      luaL_error(L, "opts.cookies[\"%s\"]: names cannot hold '=', ';' or spaces, values ';'; neither control characters",
                  std::string(pair.key).c_str());
     if (!out.empty()) out.append("; ");
     out.append(pair.key).append("=").append(value);
@@ -430,8 +454,8 @@ void read_headers(lua_State* L, int headers_index, http::HeaderBlock& headers) {
       luaL_error(L, "opts.headers[\"%s\"] must be a string or a number", lua_tostring(L, -2));
     lua_pushvalue(L, -1);  // tostring on a number must not disturb lua_next
     if (!headers.add(to_view(L, -3), to_view(L, -1)))
-      luaL_error(L, "invalid header \"%s\": names are tokens, values must not contain CR, LF or NUL",
-                 lua_tostring(L, -3));
+      luaL_error(L, "invalid header \"%s\": names are tokens, values must not hold control characters (CR, LF, NUL...)",
+                 printable(to_view(L, -3)).c_str());
     lua_pop(L, 2);
   }
 }
@@ -527,7 +551,7 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
   if (http::is_absolute_url(path)) {
     std::string error;
     auto parsed = http::parse_url(path, &error);
-    if (!parsed) luaL_error(L, "%s", error.c_str());
+    if (!parsed) luaL_error(L, "%s", printable(error).c_str());
     request->url = std::move(*parsed);
   } else {
     const http::Url* base = client->base();
@@ -600,6 +624,11 @@ void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* clien
     if (o.has(kAllowRedirects)) request->allow_redirects = bool_at(L, o.at(kAllowRedirects), "opts.allow_redirects");
     if (o.has(kCatchResponse)) request->catch_response = lua_toboolean(L, o.at(kCatchResponse)) != 0;
   }
+  // Spaces and non-ASCII text are encoded as python-requests does; CR, LF and the other
+  // control characters would split the request (header injection) and are refused here.
+  if (!http::encode_request_target(request->url.path))
+    luaL_error(L, "invalid request path \"%s\": control characters (CR, LF, NUL...) cannot be sent; "
+                  "percent-encode them if they belong to the path", printable(request->url.path).c_str());
   if (!name_given) request->name.assign(request->url.path);
 
   if (ctx->failure_listener_ref != LUA_NOREF) {
@@ -694,6 +723,10 @@ bool follow_redirect(PendingRequest* request, http::ResponseData& data, const ch
     *error = "bad redirect";
     return false;
   }
+  if (!http::encode_request_target(next->path)) {
+    *error = "bad redirect";
+    return false;
+  }
   --request->redirects_left;
   request->history.emplace_back(status, request->url_text);
   // 303 always, and 301/302 after a POST (as browsers and requests do), become a GET without body.
@@ -704,8 +737,15 @@ bool follow_redirect(PendingRequest* request, http::ResponseData& data, const ch
     request->headers.remove("content-type");
     request->headers.remove("content-length");
   }
-  bool same_host = next->host == request->url.host && next->port == request->url.port && next->scheme == request->url.scheme;
-  if (!same_host) request->headers.remove("authorization");  // credentials stay with their host
+  // Credentials stay with their origin (scheme, host and port, as curl and python-requests
+  // decide): the Authorization header and the cookies given with the request, per request or
+  // as a Cookie header, are not sent to another one. The jar's cookies follow their own scope.
+  bool same_origin = next->host == request->url.host && next->port == request->url.port && next->scheme == request->url.scheme;
+  if (!same_origin) {
+    request->headers.remove("authorization");
+    request->headers.remove("cookie");
+    request->extra_cookies.clear();
+  }
   request->url = std::move(*next);
   return send_hop(request);
 }
@@ -894,7 +934,8 @@ std::string_view method_argument(lua_State* L, int index, std::string& storage) 
   std::string_view method = luaL_checkstring(L, index);
   storage.assign(method);
   for (char& c : storage) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (storage.empty() || storage.find_first_of(" \r\n\t") != std::string::npos) luaL_argerror(L, index, "invalid HTTP method");
+  if (storage.empty() || !std::all_of(storage.begin(), storage.end(), [](char c) { return http::is_token_char(c); }))
+    luaL_argerror(L, index, "invalid HTTP method (a method is a token: letters, digits and !#$%&'*+-.^_`|~)");
   return storage;
 }
 

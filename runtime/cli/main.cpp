@@ -1,6 +1,7 @@
 // cicada: load-testing runtime. Subcommands: run (default), target, version, help.
 #include <sys/resource.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -32,6 +33,9 @@ void raise_open_file_limit() {
 
 int main(int argc, char** argv) {
   raise_open_file_limit();
+  // A write to a connection the peer has closed must be an error value (EPIPE) that the
+  // connection records as a failure, never a signal that ends the run with every report lost.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     print_usage(stderr);
     return 2;

@@ -1,6 +1,9 @@
 #include "runtime/http/connection.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "runtime/http/http_runtime.h"
@@ -114,6 +117,11 @@ void Connection::start(const Exchange& exchange) {
     }
   }
 
+  // A request that may not be sent twice first checks that the idle connection is still open,
+  // as urllib3 does before reusing one: a server that closed it (an idle timeout) has sent its
+  // FIN by now, and the request goes on a new connection instead of meeting a reset there.
+  // Idempotent requests skip the system call: they are sent again if they meet a closed one.
+  if (state_ == State::Connected && !idempotent_ && peer_spoke_while_idle()) drop_socket();
   if (state_ == State::Connected) {
     reused_socket_ = true;
     arm_deadline();
@@ -230,6 +238,7 @@ void Connection::on_transport_failed(const std::string& reason) {
 // The send phase started when the caller set phase_started_ns_ (the call, or the end of the
 // connect/TLS phase).
 void Connection::send_request() {
+  bytes_taken_before_send_ = socket_->bytes_taken;
   int rc = transport_->write(*socket_, request_);
   if (rc < 0) {
     on_write_failed(rc);
@@ -266,7 +275,7 @@ void Connection::on_write_failed(int uv_error) {
     return;
   }
   if (write_error_ == 0) write_error_ = uv_error;
-  if (!response_started_ && reused_socket_ && !retried_ && idempotent_) on_connection_lost(uv_error);
+  if (may_send_again()) on_connection_lost(uv_error);
 }
 
 void Connection::on_socket_read(ssize_t nread, const char* data) {
@@ -348,8 +357,8 @@ void Connection::on_connection_lost(int uv_error) {
     return;
   }
   // A keep-alive connection the server had already closed: nothing of the request was
-  // answered, so an idempotent request is sent once more on a fresh connection.
-  if (reused_socket_ && !response_started_ && !retried_ && idempotent_) {
+  // answered, so it is sent once more on a fresh connection (see may_send_again).
+  if (may_send_again()) {
     retried_ = true;
     reused_socket_ = false;
     write_error_ = 0;
@@ -362,6 +371,25 @@ void Connection::on_connection_lost(int uv_error) {
   } else {
     fail(transfer_error_text(write_error_ != 0 && uv_error == UV_EOF ? write_error_ : uv_error));
   }
+}
+
+// True when the peer closed the idle connection or sent bytes nobody asked for (either way it
+// cannot carry the next request); the loop has not yet read them.
+bool Connection::peer_spoke_while_idle() const {
+  uv_os_fd_t fd = -1;
+  if (!socket_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&socket_->tcp), &fd) != 0) return false;
+  char byte = 0;
+  ssize_t peeked = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return peeked >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+// Go's net/http rule, which python-requests and browsers follow in spirit: a request that met a
+// closed kept-alive connection before any answer is sent again, once, when sending it twice is
+// harmless (an idempotent method) or when the server cannot have seen it (the kernel took no
+// byte of it: the server had closed the connection before the request was written).
+bool Connection::may_send_again() const {
+  if (!reused_socket_ || response_started_ || retried_) return false;
+  return idempotent_ || (socket_ && socket_->bytes_taken == bytes_taken_before_send_);
 }
 
 // One timer holds the nearest deadline of the exchange: the connect timeout while connecting,

@@ -97,6 +97,8 @@ class Connection final : public DnsWaiter {
   void send_request();
   void on_socket_read(ssize_t nread, const char* data);
   void on_connection_lost(int uv_error);
+  bool may_send_again() const;
+  bool peer_spoke_while_idle() const;
   void drop_socket();
   void arm_deadline();
   void on_timer();
@@ -152,6 +154,7 @@ class Connection final : public DnsWaiter {
   std::uint64_t phase_started_ns_ = 0;  // start of the current timing phase
   std::uint64_t sent_ns_ = 0;           // request fully handed to the kernel
   std::uint64_t last_byte_ns_ = 0;      // latest bytes of the answer
+  std::uint64_t bytes_taken_before_send_ = 0;  // the socket's bytes_taken when this request began
   bool reused_socket_ = false;
   bool retried_ = false;
   bool response_started_ = false;

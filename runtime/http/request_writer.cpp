@@ -13,18 +13,6 @@ bool equals_ci(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool is_token_char(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 struct KnownName {
   std::string_view name;
   HeaderBlock::Known flag;
@@ -50,12 +38,26 @@ std::uint32_t flag_of(std::string_view name) {
 
 }  // namespace
 
+bool is_token_char(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
+    case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool HeaderBlock::add(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (unsigned char c : name)
     if (!is_token_char(c)) return false;
+  // Control characters other than a tab would end the line or confuse the server (CR, LF and
+  // NUL split or cut the request): refused, never sent.
   for (unsigned char c : value)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   known_ |= flag_of(name);
   lines_.append(name).append(": ").append(value).append("\r\n");
   return true;

@@ -9,6 +9,9 @@
 
 namespace cicada::http {
 
+// RFC 9110 tchar: what header names and methods are made of.
+bool is_token_char(unsigned char c);
+
 class HeaderBlock {
  public:
   enum Known : std::uint32_t {

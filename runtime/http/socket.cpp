@@ -13,6 +13,7 @@ void start_write(Socket& socket);
 void on_write_done(uv_write_t* req, int status) {
   auto* socket = static_cast<Socket*>(req->data);
   socket->writing = false;
+  if (status == 0) socket->bytes_taken += socket->in_flight.size();
   socket->in_flight.clear();
   if (status < 0) {
     socket->queued.clear();
@@ -46,6 +47,7 @@ int try_write_then_queue(Socket& socket, std::string_view bytes) {
   auto* stream = reinterpret_cast<uv_stream_t*>(&socket.tcp);
   uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
   int written = uv_try_write(stream, &buf, 1);
+  if (written > 0) socket.bytes_taken += static_cast<std::uint64_t>(written);
   if (written == static_cast<int>(bytes.size())) return written;
   if (written < 0 && written != UV_EAGAIN) return written;
   if (written < 0) written = 0;

@@ -5,6 +5,7 @@
 // waits in a queue written with uv_write, in order.
 #include <uv.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,7 @@ struct Socket {
   };
   std::string in_flight;  // handed to uv_write, kept until its callback
   std::string queued;     // written after in_flight
+  std::uint64_t bytes_taken = 0;  // bytes the kernel has accepted so far (tells "nothing written")
   bool writing = false;   // uv_write in progress
   bool batched = false;   // `queued` waits in `batch` for the end of the round
   WriteBatch* batch = nullptr;  // null: write at once

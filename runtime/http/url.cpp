@@ -15,7 +15,57 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// RFC 3986 unreserved and reserved characters: what a request target may hold as it is.
+bool is_target_char(unsigned char c) {
+  if (std::isalnum(c)) return true;
+  switch (c) {
+    case '-': case '.': case '_': case '~':
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
+    case ':': case '@': case '/': case '?': case '[': case ']':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_escape_at(std::string_view text, std::size_t i) {
+  return text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2]);
+}
+
 }  // namespace
+
+bool encode_request_target(std::string& target) {
+  std::size_t end = target.find('#');
+  if (end == std::string::npos) end = target.size();
+  std::string_view text(target.data(), end);
+  // Most targets need nothing: check first, and only then build a new one.
+  bool clean = end == target.size();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (is_control(c)) return false;
+    if (!is_target_char(c) && !is_escape_at(text, i)) clean = false;
+  }
+  if (clean) return true;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string encoded;
+  encoded.reserve(text.size() + 16);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (is_target_char(c) || is_escape_at(text, i)) {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded.push_back('%');
+      encoded.push_back(kHex[c >> 4]);
+      encoded.push_back(kHex[c & 15]);
+    }
+  }
+  target.swap(encoded);
+  return true;
+}
 
 std::string Url::host_header() const {
   std::string out = ipv6_literal ? "[" + host + "]" : host;
@@ -70,6 +120,10 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
     }
   }
   if (url.host.empty()) return fail("missing host in URL '" + std::string(text) + "'");
+  for (unsigned char c : url.host)
+    if (is_control(c) || c == ' ' || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+        c == '{' || c == '|' || c == '}' || c == '%')
+      return fail("invalid character in the host of URL '" + std::string(text) + "'");
   for (char& c : url.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
   url.port = url.default_port();

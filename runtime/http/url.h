@@ -33,6 +33,14 @@ std::optional<Url> resolve_reference(const Url& base, std::string_view reference
 // Path and query back to text: "http://host:port/path?q" (port omitted when default).
 std::string to_string(const Url& url);
 
+// Makes a request target (path and query) safe to put on the request line, as python-requests'
+// requote_uri does: spaces, non-ASCII bytes and the other characters outside RFC 3986's set are
+// percent-encoded; reserved characters and "%XX" escapes already there are kept; a '%' that
+// starts no escape becomes "%25"; a fragment ("#...") is dropped, as clients never send it.
+// Control characters (below 0x20, and 0x7F) cannot be made safe: returns false and leaves
+// `target` as it was, so that the caller raises an error rather than split the request.
+bool encode_request_target(std::string& target);
+
 // Appends `text` percent-encoded for a query component (RFC 3986 unreserved kept).
 void append_query_encoded(std::string& out, std::string_view text);
 

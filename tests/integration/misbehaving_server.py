@@ -26,6 +26,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
 IO_TIMEOUT = 10  # seconds for any single recv/send
 HOLD_LIMIT = 30  # seconds: the longest a behaviour keeps a connection busy
@@ -49,6 +50,7 @@ class Request:
     version: str
     headers: dict  # lower-case names; repeated headers keep the last value
     body: bytes = b""
+    body_prefix: bytes = b""  # for behaviours that read the body themselves: what came with the head
 
 
 def _response(status, reason, headers=(), body=b"", length=True):
@@ -90,6 +92,21 @@ KEEP, CLOSE = True, False
 canned("/ok", _response(200, "OK", [("Content-Type", "text/plain")], b"ok"), KEEP, '200 "ok", keep-alive.')
 canned("/json", _response(200, "OK", [("Content-Type", "application/json")], b'{"ok": true, "items": [1, 2, 3]}'),
        KEEP, "200 with a valid JSON object, keep-alive.")
+@behaviour("/accept", reads_body=False)
+def _accept(server, conn, request):
+    """200 "accepted" once the whole request body is read, keep-alive. For uploads: the body is
+    read and dropped piece by piece, so that megabytes of it never sit in this process (whose
+    size the memory checks would count: a child forked from it starts with its peak RSS)."""
+    left = int(request.headers.get("content-length", "0") or 0) - len(request.body_prefix)
+    while left > 0:
+        chunk = conn.recv(min(left, 1 << 16))
+        if not chunk:
+            return False
+        left -= len(chunk)
+    conn.sendall(_response(200, "OK", [("Content-Type", "text/plain")], b"accepted"))
+    return True
+
+
 canned("/gzip", _response(200, "OK", [("Content-Type", "text/plain"), ("Content-Encoding", "gzip")],
                           gzip.compress(GZIP_TEXT, mtime=0)),
        KEEP, "200 with GZIP_TEXT gzip-compressed (Content-Encoding: gzip), keep-alive.")
@@ -123,6 +140,15 @@ canned("/close-delimited", _response(200, "OK", [("Content-Type", "text/plain")]
 canned("/keep-alive-then-close", _response(200, "OK", [("Connection", "keep-alive"), ("Keep-Alive", "timeout=60")],
                                            b"ok"),
        CLOSE, "A complete response announcing keep-alive; the server closes the connection right after.")
+
+
+@behaviour("/keep-alive-then-idle-close")
+def _keep_alive_then_idle_close(server, conn, request):
+    """A complete response announcing keep-alive; 100 ms later the server closes the idle
+    connection, as nginx's keepalive_timeout or a cloud load balancer does."""
+    conn.sendall(_response(200, "OK", [("Connection", "keep-alive"), ("Keep-Alive", "timeout=0")], b"ok"))
+    time.sleep(0.1)
+    return False
 
 
 @behaviour("/reset-mid-body")
@@ -218,6 +244,16 @@ def _early_response(server, conn, request):
     return False
 
 
+@behaviour("/early-response-reset", reads_body=False)
+def _early_response_reset(server, conn, request):
+    """Answers 413 + Connection: close as soon as the request head is in and closes at once,
+    with the request body unread: the kernel resets the connection while the client is still
+    sending (a server without nginx's lingering close)."""
+    conn.sendall(_response(413, "Content Too Large", [("Connection", "close"), ("Content-Type", "text/plain")],
+                           b"request body too large"))
+    return False
+
+
 canned("/interim-responses",
        b"HTTP/1.1 100 Continue\r\n\r\n"
        b"HTTP/1.1 102 Processing\r\n\r\n"
@@ -279,7 +315,14 @@ _bomb = []
 def _gzip_bomb_body():
     """Compressed on first use (it takes a moment), then kept."""
     if not _bomb:
-        _bomb.append(gzip.compress(bytes(HUGE_BODY_LENGTH), compresslevel=9, mtime=0))
+        # Streamed one MiB at a time: 64 MiB of zeros in this process would raise its peak RSS,
+        # which every cicada forked from it afterwards reports as its own (ru_maxrss is
+        # inherited across fork), failing the memory checks of the tests that follow.
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+        block = bytes(1 << 20)
+        parts = [compressor.compress(block) for _ in range(HUGE_BODY_LENGTH // len(block))]
+        parts.append(compressor.flush())
+        _bomb.append(b"".join(parts))
     return _bomb[0]
 
 
@@ -385,6 +428,8 @@ class MisbehavingServer:
                 function, reads_body = BEHAVIOURS.get(request.path, (_not_found, True))
                 if reads_body:
                     request.body, buffered = self._read_body(conn, request, buffered)
+                else:
+                    request.body_prefix, buffered = buffered, b""  # the behaviour reads the rest
                 if not function(self, conn, request):
                     return
         except OSError:

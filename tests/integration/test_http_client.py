@@ -71,5 +71,44 @@ def test_invalid_client_options_are_load_errors():
         assert f'{script}:2: cicada.user("U"): client: pool must be "user" or "thread"' in result.stderr, result.stderr
 
 
+def test_request_paths_are_encoded_and_control_characters_refused():
+    with start_target() as target:
+        result = run_cicada(["run", SCENARIOS / "http_request_paths.lua", "-H", target.url, "-u", "1",
+                             "--iterations", "1"], timeout=60)
+        report = parse_report(result.stdout)
+    assert result.returncode == 0 and report.exceptions == [], result.stdout + result.stderr
+    # What python-requests sends for the same call.
+    assert "SEEN path=/anything/The%20godfather/1972 query=q=caf%C3%A9%20au%20lait&kept=%41%2F\n" in result.stdout, \
+        result.stdout
+    refused = dict(re.findall(r"^REFUSED (\w+) (.*)$", result.stdout, re.M))
+    assert set(refused) == {"path", "method", "header", "header_name", "absolute"}, result.stdout
+    for what, outcome in refused.items():
+        assert outcome.startswith("true "), (what, outcome)
+    script = "http_request_paths.lua"
+    assert re.search(script + r':13: invalid request path "/p HTTP/1.1\\r\\nX-Injected', refused["path"]), refused
+    assert "invalid HTTP method" in refused["method"] and "invalid header" in refused["header"], refused
+    assert "invalid header" in refused["header_name"], refused
+    assert "invalid character in the host" in refused["absolute"], refused
+    # Nothing was sent for them: the target answered only the first request.
+    assert report.total["reqs"] == 1, result.stdout
+
+
+def test_redirects_keep_credentials_with_their_origin():
+    # curl's and python-requests' rule: Authorization and the cookies given with the request
+    # (per request or as a Cookie header) go to the same origin only, for every redirect status.
+    with start_target() as target:
+        result = run_cicada(["run", SCENARIOS / "http_redirect_credentials.lua", "-H", target.url, "-u", "1",
+                             "--iterations", "1"], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    landed = re.findall(r"^LANDED (\d+) (\w+) (\w+) cookie=(.*) authorization=(.*)$", result.stdout, re.M)
+    assert len(landed) == 5 * 2 * 2, result.stdout
+    for status, where, how, cookie, authorization in landed:
+        if where == "same":
+            expected_cookie = '"given=per-request"' if how == "opts" else '"given=header"'
+            assert (cookie, authorization) == (expected_cookie, '"Bearer secret"'), (status, where, how)
+        else:
+            assert (cookie, authorization) == ("none", "none"), (status, where, how, cookie, authorization)
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -306,6 +306,53 @@ def test_early_response_before_the_request_body_is_read():
                   memory_bound_mib=64)
 
 
+def test_large_post_on_a_connection_the_server_closed_is_never_a_signal():
+    # Seen: exit 141 (SIGPIPE) with every report lost. Each POST either went out again on a new
+    # connection (the server had closed before reading any of it) or is a failure with a reason;
+    # the server saw exactly the POSTs that the report counts as successes.
+    iterations = 6
+    with start_misbehaving_server() as server:
+        run = run_case("closed_then_post", server, iterations=iterations)
+        accepted = server.requests("/accept")
+    assert run.returncode in (0, 1), run.describe()
+    assert_ended_normally(run, run.returncode)
+    report = parse_report(run.stdout)
+    assert report.exceptions == [], run.describe()
+    post = report.entries.get(("POST", "/accept"))
+    assert post is not None and post["reqs"] == iterations, run.describe()
+    assert accepted == post["reqs"] - post["fails"], (accepted, run.describe())
+    for count, text in report.errors:
+        assert text in ("POST /accept: reset", "POST /accept: closed"), run.describe()
+    assert_users_went_on(report, iterations, run)
+
+
+def test_post_after_an_idle_close_goes_on_a_new_connection():
+    # The server closed the idle connection well before the POST: it cannot have read any of
+    # it, so the POST goes on a new connection and succeeds, each exactly once.
+    iterations = 4
+    with start_misbehaving_server() as server:
+        run = run_case("idle_closed_then_post", server, iterations=iterations)
+        accepted = server.requests("/accept")
+    assert_ended_normally(run, 0)
+    report = parse_report(run.stdout)
+    assert report.errors == [] and report.exceptions == [], run.describe()
+    assert report.entries[("POST", "/accept")]["reqs"] == iterations == accepted, (accepted, run.describe())
+
+
+def test_early_response_then_reset_while_uploading_is_never_a_signal():
+    # Seen: exit 141. The 413 is recorded when it arrived before the reset, else the reset.
+    with start_misbehaving_server() as server:
+        run = run_case("early_response_reset", server, iterations=4)
+    assert_ended_normally(run, 1)
+    report = parse_report(run.stdout)
+    entry = report.entries.get(("POST", "/early-response-reset"))
+    assert entry is not None and entry["reqs"] == 4 and entry["fails"] == 4, run.describe()
+    for count, text in report.errors:
+        assert text in ("POST /early-response-reset: HTTP 413 Content Too Large",
+                        "POST /early-response-reset: reset"), run.describe()
+    assert_users_went_on(report, 4, run)
+
+
 def test_interim_1xx_responses_before_the_200():
     assert_succeeded("interim_responses")
 

@@ -146,3 +146,31 @@ TEST_CASE("header blocks refuse injection and can drop a header") {
   CHECK_FALSE(headers.has(HeaderBlock::kAuthorization));
   CHECK(headers.lines() == "X-Keep: 1\r\n");
 }
+
+TEST_CASE("request targets are encoded as python-requests does, and control characters refused") {
+  auto encoded = [](std::string target) {
+    REQUIRE(encode_request_target(target));
+    return target;
+  };
+  CHECK(encoded("/api/title/The godfather/1972") == "/api/title/The%20godfather/1972");
+  CHECK(encoded("/items?id=7&sort=name") == "/items?id=7&sort=name");  // nothing to do
+  CHECK(encoded("/a%20b/%7e?q=%C3%A9") == "/a%20b/%7e?q=%C3%A9");      // escapes kept
+  CHECK(encoded("/100%/x%zz%4") == "/100%25/x%25zz%254");              // a '%' that starts no escape
+  CHECK(encoded("/caf\xc3\xa9?q=\"<>{}|\\^`") == "/caf%C3%A9?q=%22%3C%3E%7B%7D%7C%5C%5E%60");
+  CHECK(encoded("/keep/!$&'()*+,;=:@[]~-._/?x=/?") == "/keep/!$&'()*+,;=:@[]~-._/?x=/?");
+  CHECK(encoded("/page#section") == "/page");  // fragments are never sent
+  for (std::string bad : {std::string("/p HTTP/1.1\r\nX-Injected: yes\r\n"), std::string("/nul\0x", 6),
+                          std::string("/tab\there"), std::string("/del\x7f")}) {
+    std::string target = bad;
+    CHECK_FALSE(encode_request_target(target));
+    CHECK(target == bad);
+  }
+}
+
+TEST_CASE("hosts with spaces, control characters or delimiters are refused") {
+  std::string error;
+  CHECK_FALSE(parse_url("http://exa mple.com/", &error));
+  CHECK_FALSE(parse_url("http://example.com\r\nX-Injected: 1/", &error));
+  CHECK(error.find("invalid character in the host") != std::string::npos);
+  CHECK(parse_url("http://example.com:8080/a b", &error));
+}

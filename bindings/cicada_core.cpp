@@ -43,6 +43,11 @@ int core_sleep(lua_State* L) {
 // for the arrival schedule, which resumes it with true.
 int core_begin_iteration(lua_State* L) {
   vu::Vu* user = running_user_or_error(L, "begin_iteration");
+  // begin_iteration(task name): published for the coordinator's watchdog (see RunningTask).
+  if (loop::RunningTask* running = context(L)->running_task; running && lua_type(L, 1) == LUA_TSTRING) {
+    running->class_index.store(user->class_index, std::memory_order_relaxed);
+    running->task.store(lua_tostring(L, 1), std::memory_order_relaxed);
+  }
   switch (user->scheduler->begin_iteration(user)) {
     case vu::Scheduler::IterationStart::Go:
       lua_pushboolean(L, 1);
@@ -85,9 +90,18 @@ int core_rate(lua_State* L) { return push_number_or_parsed(L, cli::parse_rate); 
 
 // After each task run (and after on_start): true to go on, false when the user was asked to
 // stop once its task ended (--stop-timeout).
+// end_task([boundary]) -> go on?  With `boundary` (between two tasks of the loop), a user that
+// has not waited on anything since the last boundary first gives the loop a turn: a task
+// without I/O and a zero wait would otherwise keep the thread from stopping or reporting.
 int core_end_task(lua_State* L) {
   vu::Vu* user = running_user_or_error(L, "end_task");
-  lua_pushboolean(L, user->scheduler->end_task(user, L));
+  vu::Scheduler* scheduler = user->scheduler;
+  bool go_on = scheduler->end_task(user, L);
+  if (lua_toboolean(L, 1) && scheduler->must_yield_at_boundary(user)) {
+    scheduler->yield_to_loop(user, go_on);
+    return lua_yield(L, 0);
+  }
+  lua_pushboolean(L, go_on);
   return 1;
 }
 

@@ -31,6 +31,7 @@
 #include "runtime/http/http_runtime.h"
 #include "runtime/http/request_writer.h"
 #include "runtime/loop/thread_context.h"
+#include "runtime/stats/stats_book.h"
 #include "runtime/vu/scheduler.h"
 
 namespace cicada::bindings {
@@ -889,6 +890,14 @@ vu::Vu* running_user_or_error(lua_State* L, loop::ThreadContext* ctx) {
   return user;
 }
 
+// Its user was stopped while it waited for its answer: counted apart, so that a server that
+// never answers does not look like an idle run.
+void count_in_flight_at_stop(const PendingRequest* request) {
+  if (request->context && request->context->stats)
+    request->context->stats->record_in_flight_at_stop(request->original_method, request->name,
+                                                      (uv_hrtime() - request->started_ns) / 1000);
+}
+
 void abort_request(PendingRequest* request) {
   if (request->connection) {
     request->connection->abort();
@@ -926,7 +935,11 @@ int start_request(lua_State* L, std::string_view method, int path_index, int opt
     release_pending_request(request);
     return luaL_error(L, "too many requests in flight to one host from one user");
   }
-  ctx->scheduler->wait(user, vu::PendingOp{[](void* r) { abort_request(static_cast<PendingRequest*>(r)); }, request});
+  ctx->scheduler->wait(user, vu::PendingOp{[](void* r) {
+                                             count_in_flight_at_stop(static_cast<PendingRequest*>(r));
+                                             abort_request(static_cast<PendingRequest*>(r));
+                                           },
+                                           request});
   return lua_yield(L, 0);
 }
 
@@ -1033,8 +1046,11 @@ int client_batch(lua_State* L) {
   }
   ctx->scheduler->wait(user, vu::PendingOp{[](void* b) {
                                              auto* stopped = static_cast<Batch*>(b);
-                                             for (PendingRequest* r : stopped->requests)
-                                               if (r) abort_request(r);
+                                             for (PendingRequest* r : stopped->requests) {
+                                               if (!r) continue;
+                                               count_in_flight_at_stop(r);
+                                               abort_request(r);
+                                             }
                                              luaL_unref(stopped->context->main_state, LUA_REGISTRYINDEX,
                                                         stopped->results_ref);
                                              delete stopped;

@@ -333,6 +333,42 @@ local worker_events = { request = true, request_failure = true, user_error = tru
 
 local Captured = {}  -- metatable of an error caught with its traceback
 
+-- The text an error object is counted under. Exceptions are keyed by it, so it must not hold
+-- what differs between two raises of the same error: a table is shown by its contents (not
+-- its address), a function or userdata by its type; a __tostring that fails gives a fixed text.
+local function short_value(value)
+  if type(value) == "string" then return string.format("%q", #value > 60 and value:sub(1, 60) .. "..." or value) end
+  if type(value) == "number" or type(value) == "boolean" then return tostring(value) end
+  return type(value)
+end
+
+local function error_text(err)
+  local kind = type(err)
+  if kind == "string" then return err end
+  if kind == "number" or kind == "boolean" or kind == "nil" then return tostring(err) end
+  local mt = getmetatable(err)
+  if type(mt) == "table" and mt.__tostring ~= nil then
+    local ok, text = pcall(tostring, err)
+    if ok and type(text) == "string" then return text end
+    return "(" .. kind .. " error object whose __tostring failed: " .. tostring(ok and type(text) or text) .. ")"
+  end
+  if kind ~= "table" then return "(" .. kind .. " error object)" end
+  local keys = {}
+  for key in pairs(err) do keys[#keys + 1] = key end
+  if #keys == 0 then return "(empty table error object)" end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, key in ipairs(keys) do
+    if i > 8 then
+      parts[#parts + 1] = "..."
+      break
+    end
+    local name = type(key) == "string" and key:match("^[%a_][%w_]*$") and key or "[" .. short_value(key) .. "]"
+    parts[#parts + 1] = name .. " = " .. short_value(err[key])
+  end
+  return "(table error object) {" .. table.concat(parts, ", ") .. "}"
+end
+
 local function capture_error(err)
   if getmetatable(err) == Interrupt or err == M.STOP_USER then return err end
   local traceback = debug.traceback("", 2)
@@ -340,7 +376,7 @@ local function capture_error(err)
   local cut = traceback:find("\n%s*%[C%]: in function 'xpcall'")
   if cut then traceback = traceback:sub(1, cut - 1) end
   traceback = traceback:gsub("^\n", "")
-  return setmetatable({ message = tostring(err), traceback = traceback }, Captured)
+  return setmetatable({ message = error_text(err), traceback = traceback }, Captured)
 end
 
 local function dispatch(event, ...)
@@ -789,9 +825,9 @@ local function run_entry(entry, target, user)
   if entry.taskset then return run_taskset(entry.taskset, target, user) end
   -- Parks here for good once an --iterations budget is used up; in the open model, waits here
   -- for the arrival schedule. False: --iterations-per-user is reached, the user ends.
-  if not begin_iteration() then error(M.STOP_USER, 0) end
+  if not begin_iteration(entry.name) then error(M.STOP_USER, 0) end
   local ok, err = xpcall(entry.fn, capture_error, target)
-  local go_on = end_task()
+  local go_on = end_task(true)  -- a task boundary: a user that did no I/O gives the loop a turn
   if not ok then
     if err == M.STOP_USER or getmetatable(err) == Interrupt then error(err, 0) end
     report(err, user)

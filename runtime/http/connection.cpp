@@ -461,10 +461,14 @@ void Connection::fail(std::string_view error) {
   complete(false);
 }
 
+// One millisecond, not zero: libuv (1.44) runs a zero timer started inside a timer callback in
+// the same pass, so a user resumed from a timer whose next request fails at once (EMFILE, a
+// cached DNS failure) would start another and never let the loop poll, report or stop. The
+// millisecond also paces a script that retries a failing call in a loop.
 void Connection::fail_from_loop(std::string_view error) {
   pending_error_.assign(error);
   timer_purpose_ = TimerPurpose::DeliverFailure;
-  uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, 0, 0);
+  uv_timer_start(&timer_, [](uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_timer(); }, 1, 0);
 }
 
 void Connection::complete(bool keep_alive, std::uint64_t now) {

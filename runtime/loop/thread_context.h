@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -21,6 +22,15 @@ class HttpRuntime;
 }
 
 namespace cicada::loop {
+
+// What a worker thread is running, for the coordinator to name when the thread stops
+// answering (a task that never yields). Written by the worker at every task start, read by the
+// coordinator only then: relaxed atomics, nothing else is shared. `task` points into the
+// script's own task name string, which lives as long as the script's state.
+struct RunningTask {
+  std::atomic<int> class_index{-1};
+  std::atomic<const char*> task{nullptr};
+};
 
 struct ThreadContext {
   uv_loop_t* loop = nullptr;
@@ -42,6 +52,7 @@ struct ThreadContext {
   int response_metatable_ref = -2;  // LUA_NOREF
   // cicada.stop_test(reason): asks the coordinator to end the test.
   std::function<void(const std::string& reason)> request_stop;
+  RunningTask* running_task = nullptr;  // the worker's, for a watchdog on the coordinator
 
   void install(lua_State* L);
   static ThreadContext* from(lua_State* L);

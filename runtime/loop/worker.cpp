@@ -14,8 +14,11 @@ namespace cicada::loop {
 // Everything that lives on the worker's own thread, created and destroyed there.
 class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDispatcher::Listener {
  public:
-  Thread(const WorkerConfig& config, Mailbox<WorkerEvent>* coordinator, Mailbox<WorkerCommand>* inbox)
-      : config_(config), coordinator_(coordinator), inbox_(inbox) {}
+  Thread(const WorkerConfig& config, Mailbox<WorkerEvent>* coordinator, Mailbox<WorkerCommand>* inbox,
+         RunningTask* running_task)
+      : config_(config), coordinator_(coordinator), inbox_(inbox) {
+    context_.running_task = running_task;
+  }
 
   void run() {
     uv_loop_init(&loop_);
@@ -149,7 +152,7 @@ Worker::~Worker() { join(); }
 
 void Worker::start() {
   thread_ = std::thread([this] {
-    Thread thread(config_, coordinator_, &inbox_);
+    Thread thread(config_, coordinator_, &inbox_, &running_task_);
     thread.run();
   });
 }

@@ -10,6 +10,7 @@
 
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
+#include "runtime/loop/thread_context.h"
 
 namespace cicada::loop {
 
@@ -36,12 +37,15 @@ class Worker {
   // Thread-safe; valid once the worker has reported WorkerReady.
   void post(WorkerCommand command) { inbox_.post(std::move(command)); }
   void join();
+  // The task its users last started (any thread may read it).
+  const RunningTask& running_task() const { return running_task_; }
 
  private:
   class Thread;
   WorkerConfig config_;
   Mailbox<WorkerEvent>* coordinator_;
   Mailbox<WorkerCommand> inbox_;
+  RunningTask running_task_;
   std::thread thread_;
 };
 

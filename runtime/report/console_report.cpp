@@ -235,6 +235,23 @@ std::string error_report(const stats::RunStats& run) {
   return out;
 }
 
+std::string in_flight_report(const stats::RunStats& run) {
+  const auto& in_flight = run.book().in_flight_at_stop();
+  if (in_flight.empty()) return {};
+  std::string out = "Requests in flight at the stop (no answer yet when their user stopped; not in the stats)\n";
+  append_format(out, "%-*s %-80s %s\n", kOccurrencesWidth, "# requests", "Request", "Oldest (ms)");
+  const std::string separator = occurrences_separator();
+  out += separator;
+  for (const auto& [key, entry] : in_flight) {
+    const std::string description = key.method + " " + key.name;
+    append_format(out, "%-*" PRIu64 " %-80s %.0f\n", kOccurrencesWidth, entry.count, description.c_str(),
+                  static_cast<double>(entry.oldest_us) / 1000.0);
+  }
+  out += separator;
+  out += '\n';
+  return out;
+}
+
 std::string exception_report(const stats::RunStats& run) {
   if (run.book().exceptions().empty()) return {};
   const auto rows = exceptions_by_count(run.book());

@@ -26,6 +26,9 @@ std::string iterations_report(const RunInfo& info, const stats::RunStats& run);
 std::string current_iterations_line(const stats::RunStats& run);
 // "Error report": occurrences and "METHOD name: error"; empty string when no failures.
 std::string error_report(const stats::RunStats& run);
+// "Requests in flight at the stop": per entry, how many were still waiting for their answer
+// when their user stopped, and the longest wait; empty string when none.
+std::string in_flight_report(const stats::RunStats& run);
 // "Exceptions": count, message and traceback; empty string when none.
 std::string exception_report(const stats::RunStats& run);
 // "Thresholds": PASS/FAIL, the threshold and the measured value; empty string when none.

@@ -360,6 +360,17 @@ std::string json_report(const ReportContent& content) {
     json.end_object();
   }
   json.end_array();
+  json.key("in_flight_at_stop");
+  json.begin_array();
+  for (const auto& [key, entry] : book.in_flight_at_stop()) {
+    json.begin_object();
+    json.field("method", key.method);
+    json.field("name", key.name);
+    json.field("count", entry.count);
+    json.field("oldest_ms", static_cast<double>(entry.oldest_us) / 1000.0);
+    json.end_object();
+  }
+  json.end_array();
   json.key("exceptions");
   json.begin_array();
   for (const stats::ExceptionRecord* record : exceptions_by_count(book)) {

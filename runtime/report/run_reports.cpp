@@ -1,5 +1,7 @@
 #include "runtime/report/run_reports.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -25,8 +27,8 @@ std::string thresholds_csv(const std::string& prefix) { return prefix + "_thresh
 std::string service_stats_csv(const std::string& prefix) { return prefix + "_service_stats.csv"; }
 std::string iterations_csv(const std::string& prefix) { return prefix + "_iterations.csv"; }
 
-// Creates the folders above `path` and checks a file can be created there.
-bool check_writable(const std::string& path, const char* option, std::string* error) {
+// Creates the folders above `path` and checks that a regular file can be created there.
+bool check_writable_file(const std::string& path, const char* option, std::string* error) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -47,6 +49,39 @@ bool check_writable(const std::string& path, const char* option, std::string* er
   std::fclose(file);
   std::remove(probe.c_str());
   return true;
+}
+
+// How a report reaches `path`. A regular file is replaced whole (written beside it, then
+// renamed over it), so that a reader never sees half a report. What is not a regular file (a
+// device such as /dev/stdout or /dev/null, a FIFO) is written in place: renaming over it would
+// replace it. A symlink is followed: the file it points to is replaced, the link stays.
+struct ReportTarget {
+  std::string path;       // where to write (the link's target for a symlink to a regular file)
+  bool in_place = false;  // open and write, no temporary file and no rename
+};
+
+ReportTarget report_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);  // follows symlinks
+  if (fs::exists(status) && !fs::is_regular_file(status)) return {path, true};
+  if (fs::is_symlink(fs::symlink_status(path, ec))) {
+    if (!fs::exists(status)) return {path, true};  // a dangling link: create its target through it
+    const fs::path target = fs::canonical(path, ec);
+    if (!ec) return {target.string(), false};
+    return {path, true};
+  }
+  return {path, false};
+}
+
+// Checks before the run that the report can be written where it is asked for.
+bool check_writable(const std::string& path, const char* option, std::string* error) {
+  const ReportTarget target = report_target(path);
+  if (!target.in_place) return check_writable_file(target.path, option, error);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) || access(path.c_str(), W_OK) == 0) return true;
+  *error = std::string("cannot write the ") + option + " report '" + path + "': " + std::strerror(errno);
+  return false;
 }
 
 std::optional<double> window_percentile(const stats::EntryStats& window, double p) {
@@ -140,17 +175,18 @@ void RunReports::rewrite_csv(const stats::RunStats& run) {
 }
 
 void RunReports::write_file(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp";
+  const ReportTarget target = report_target(path);
+  const std::string temporary = target.in_place ? target.path : target.path + ".tmp";
   std::FILE* file = std::fopen(temporary.c_str(), "w");
   bool ok = file != nullptr;
   if (file) {
     ok = std::fwrite(content.data(), 1, content.size(), file) == content.size();
     ok = std::fclose(file) == 0 && ok;
   }
-  ok = ok && std::rename(temporary.c_str(), path.c_str()) == 0;
+  if (!target.in_place) ok = ok && std::rename(temporary.c_str(), target.path.c_str()) == 0;
   if (ok) return;
   const int saved_errno = errno;
-  std::remove(temporary.c_str());
+  if (!target.in_place) std::remove(temporary.c_str());
   if (std::find(failed_paths_.begin(), failed_paths_.end(), path) != failed_paths_.end()) return;
   failed_paths_.push_back(path);
   common::log_error("Cannot write %s: %s", path.c_str(), std::strerror(saved_errno));

@@ -27,6 +27,8 @@ using common::log_warning;
 namespace {
 
 constexpr double kStopDeadlineMarginS = 5;
+// A worker answers the stats round every second; this long without a word, it is stuck.
+constexpr double kSilentWorkerS = 5;
 constexpr int kPrintEverySeconds = 2;
 constexpr int kExitThresholdFailed = 3;
 
@@ -362,10 +364,13 @@ int Coordinator::run() {
   }
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
-  sigint_.data = sigterm_.data = this;
+  uv_signal_init(&loop_, &sighup_);
+  sigint_.data = sigterm_.data = sighup_.data = this;
   auto signal_callback = [](uv_signal_t* handle, int signum) { owner_of<Coordinator>(handle)->on_signal(signum); };
   uv_signal_start(&sigint_, signal_callback, SIGINT);
   uv_signal_start(&sigterm_, signal_callback, SIGTERM);
+  // A closed terminal or a dropped ssh session: stop like SIGTERM, with every report.
+  uv_signal_start(&sighup_, signal_callback, SIGHUP);
   handles_open_ = true;
 
   start_workers();
@@ -392,6 +397,9 @@ void Coordinator::start_workers() {
     config.verify_tls = !options_.insecure;
     workers_.push_back(std::make_unique<loop::Worker>(std::move(config), &events_));
   }
+  worker_last_heard_s_.assign(workers_.size(), now_s());
+  worker_done_.assign(workers_.size(), false);
+  worker_reported_silent_.assign(workers_.size(), false);
   for (auto& worker : workers_) worker->start();
 }
 
@@ -446,7 +454,79 @@ void Coordinator::on_setup_done(const std::string& error) {
 }
 
 void Coordinator::on_events(std::vector<loop::WorkerEvent>& events) {
-  for (auto& event : events) std::visit([this](auto& e) { handle(e); }, event);
+  const double now = now_s();
+  for (auto& event : events) {
+    std::visit(
+        [this, now](auto& e) {
+          const auto worker = static_cast<std::size_t>(e.worker);
+          if (worker < worker_last_heard_s_.size()) worker_last_heard_s_[worker] = now;
+          handle(e);
+        },
+        event);
+  }
+}
+
+// Once a second: a worker that has not answered for kSilentWorkerS is stuck in a task that
+// never gives its event loop a turn (a loop without I/O). It cannot be stopped or asked for its
+// numbers; the run warns, and when stopping gives up on it once every other worker is done, so
+// that the stop still takes no longer than --stop-timeout + kSilentWorkerS.
+void Coordinator::watch_workers() {
+  if (phase_ != Phase::Running && phase_ != Phase::Stopping) return;
+  const double now = now_s();
+  bool all_others_done = true;
+  std::vector<std::size_t> silent;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    if (worker_done_[i]) continue;
+    const double quiet_s = now - worker_last_heard_s_[i];
+    if (quiet_s < kSilentWorkerS) {
+      all_others_done = false;
+      continue;
+    }
+    silent.push_back(i);
+    if (!worker_reported_silent_[i]) {
+      worker_reported_silent_[i] = true;
+      log_warning("Worker thread %zu has not answered for %.0f s: %s", i + 1, quiet_s, running_task_text(i).c_str());
+    }
+  }
+  if (phase_ == Phase::Stopping && !silent.empty() && all_others_done &&
+      now - stop_began_s_ >= options_.stop_timeout_s + kSilentWorkerS)
+    abandon_silent_workers(silent);
+}
+
+std::string Coordinator::running_task_text(std::size_t worker) const {
+  const loop::RunningTask& running = workers_[worker]->running_task();
+  const int class_index = running.class_index.load(std::memory_order_relaxed);
+  const char* task = running.task.load(std::memory_order_relaxed);
+  std::string text = "a task that never gives the event loop a turn (a loop without I/O?)";
+  if (!task) return text;
+  std::string class_name = "?";
+  for (std::size_t i = 0; i < class_index_in_script_.size(); ++i)
+    if (class_index_in_script_[i] == class_index) class_name = classes_[i].name;
+  return text + ": task '" + task + "' of user class " + class_name;
+}
+
+// Workers that will never answer: their numbers since their last answer are lost. Each is
+// counted as an exception (so that every report names it and the exit code says it), the
+// report is written with what the others sent, and the process ends without joining them.
+void Coordinator::abandon_silent_workers(const std::vector<std::size_t>& silent) {
+  const double now = now_s();
+  for (std::size_t i : silent) {
+    const std::string message = "Worker thread " + std::to_string(i + 1) + " did not answer for " +
+                                std::to_string(static_cast<int>(now - worker_last_heard_s_[i])) + " s and was abandoned: " +
+                                running_task_text(i) + "; its numbers since its last answer are lost";
+    log_error("%s", message.c_str());
+    coordinator_book_.record_exception(message, "");
+  }
+  uv_timer_stop(&stats_timer_);
+  stats_.note_time(now);
+  stats_.close_second();
+  if (started_unix_s_ > 0) reports_->on_second(stats_, unix_now_s(), running_users());
+  if (stop_reason_.empty()) stop_reason_ = "Stopped";
+  finish_report();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  TerminalKeys::restore_terminal();
+  _exit(exit_code_);
 }
 
 void Coordinator::handle(loop::WorkerReady& event) {
@@ -721,6 +801,7 @@ void Coordinator::merge_coordinator_exceptions() {
 // answered, so each one-second bucket holds exactly that second's requests (a worker that does
 // not answer before the next tick does not hold the report back: the second closes then).
 void Coordinator::stats_tick() {
+  watch_workers();
   if (stats_round_open_) close_stats_second();
   ++stats_round_;
   stats_replies_pending_ = workers_.size();
@@ -816,6 +897,7 @@ void Coordinator::handle(loop::WorkerStopped& event) {
     stats_.merge_delta(*event.delta);
     reports_->add_delta(*event.delta);
   }
+  if (static_cast<std::size_t>(event.worker) < worker_done_.size()) worker_done_[static_cast<std::size_t>(event.worker)] = true;
   if (++workers_stopped_ >= threads_) on_users_stopped();
 }
 
@@ -826,6 +908,7 @@ void Coordinator::begin_stop(const std::string& reason) {
   }
   if (phase_ != Phase::Running) return;
   phase_ = Phase::Stopping;
+  stop_began_s_ = now_s();
   stop_reason_ = reason;
   log_info("%s, stopping users", reason.c_str());
   uv_timer_stop(&spawn_timer_);
@@ -834,18 +917,17 @@ void Coordinator::begin_stop(const std::string& reason) {
   if (arrivals_started_) arrivals_end_s_ = std::max(now_s(), arrivals_start_s_);
   fire_event("test_stopping", nullptr, [] {});
   for (auto& worker : workers_) worker->post(loop::StopAllUsers{options_.on_stop_grace_s});
-  // A worker stuck in a Lua loop that never yields cannot answer: report what we have and leave.
+  // Workers that still answer but do not finish (on_stop making requests to a server that
+  // hangs) get the on_stop grace; past it, the report is written with what they sent.
   double deadline = options_.stop_timeout_s + options_.on_stop_grace_s + kStopDeadlineMarginS;
   start_timer(
       &stop_deadline_timer_,
       [](uv_timer_t* t) {
         auto* self = owner_of<Coordinator>(t);
-        log_error("Worker threads did not stop in time (a task that never yields?); exiting");
-        self->finish_report();
-        std::fflush(stdout);
-        std::fflush(stderr);
-        TerminalKeys::restore_terminal();
-        _exit(self->exit_code_ == 0 ? 1 : self->exit_code_);
+        std::vector<std::size_t> unfinished;
+        for (std::size_t i = 0; i < self->workers_.size(); ++i)
+          if (!self->worker_done_[i]) unfinished.push_back(i);
+        self->abandon_silent_workers(unfinished);
       },
       deadline, 0);
 }
@@ -885,7 +967,14 @@ void Coordinator::finish_report() {
   const std::vector<report::ThresholdResult> thresholds = thresholds_->evaluate(stats_);
   const bool thresholds_failed = std::any_of(thresholds.begin(), thresholds.end(),
                                              [](const report::ThresholdResult& r) { return !r.passed; });
-  const bool failed = book.total().num_failures > 0 || !book.exceptions().empty();
+  // A run that sent requests and got no answer to any of them tested nothing: a failure, said.
+  std::uint64_t in_flight = 0;
+  for (const auto& [key, entry] : book.in_flight_at_stop()) in_flight += entry.count;
+  const bool nothing_answered = book.total().num_requests == 0 && in_flight > 0;
+  if (nothing_answered)
+    log_error("No request completed: %llu %s still waiting for an answer at the stop (a server that never answers?)",
+              static_cast<unsigned long long>(in_flight), in_flight == 1 ? "was" : "were");
+  const bool failed = book.total().num_failures > 0 || !book.exceptions().empty() || nothing_answered;
   // A failed threshold is the explicit verdict of the run, so it wins over failed requests.
   exit_code_ = thresholds_failed ? kExitThresholdFailed : failed ? options_.exit_code_on_error : 0;
 
@@ -900,6 +989,7 @@ void Coordinator::finish_report() {
     out += report::iterations_report(info, stats_);
   }
   out += report::error_report(stats_);
+  out += report::in_flight_report(stats_);
   out += report::exception_report(stats_);
   out += report::threshold_table(thresholds);
   std::FILE* tables = table_stream();
@@ -971,7 +1061,9 @@ void Coordinator::on_signal(int signum) {
     TerminalKeys::restore_terminal();
     _exit(130);
   }
-  const char* what = signum == SIGINT ? "Interrupted (SIGINT)" : "Terminated (SIGTERM)";
+  const char* what = signum == SIGINT    ? "Interrupted (SIGINT)"
+                     : signum == SIGHUP  ? "Hung up (SIGHUP)"
+                                         : "Terminated (SIGTERM)";
   if (phase_ == Phase::Starting) {
     if (stop_before_start_.empty()) stop_before_start_ = what;
   } else {
@@ -987,6 +1079,7 @@ void Coordinator::close_handles() {
     uv_close(reinterpret_cast<uv_handle_t*>(timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   events_.close();
   // The coordinator's own coroutines and connections go too, or the loop would not end.
   if (scheduler_) scheduler_->shutdown();

@@ -79,6 +79,9 @@ class Coordinator final : public vu::SchedulerListener {
   void start_arrivals();
   void on_all_users_running();
   void stats_tick();
+  void watch_workers();
+  std::string running_task_text(std::size_t worker) const;
+  [[noreturn]] void abandon_silent_workers(const std::vector<std::size_t>& silent);
   void close_stats_second();
   void print_tick();
   void begin_stop(const std::string& reason);
@@ -173,6 +176,11 @@ class Coordinator final : public vu::SchedulerListener {
   std::size_t stats_replies_pending_ = 0;
   bool stats_round_open_ = false;  // bumped by --reset-stats; older reports are dropped
   int exit_code_ = 0;
+  // The watchdog (watch_workers): when each worker last posted anything, which have stopped.
+  std::vector<double> worker_last_heard_s_;
+  std::vector<bool> worker_done_;
+  std::vector<bool> worker_reported_silent_;
+  double stop_began_s_ = 0;
 
   uv_timer_t spawn_timer_{};
   uv_timer_t shape_timer_{};
@@ -181,6 +189,7 @@ class Coordinator final : public vu::SchedulerListener {
   uv_timer_t stop_deadline_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
+  uv_signal_t sighup_{};
   bool handles_open_ = false;
 };
 

@@ -119,6 +119,7 @@ StatsBook::StatsBook(StatsBook&& other) noexcept
       total_(std::move(other.total_)),
       failures_(std::move(other.failures_)),
       exceptions_(std::move(other.exceptions_)),
+      in_flight_at_stop_(std::move(other.in_flight_at_stop_)),
       iterations_started_(other.iterations_started_),
       iterations_dropped_(other.iterations_dropped_) {
   other.clear();
@@ -131,6 +132,7 @@ StatsBook& StatsBook::operator=(StatsBook&& other) noexcept {
     total_ = std::move(other.total_);
     failures_ = std::move(other.failures_);
     exceptions_ = std::move(other.exceptions_);
+    in_flight_at_stop_ = std::move(other.in_flight_at_stop_);
     iterations_started_ = other.iterations_started_;
     iterations_dropped_ = other.iterations_dropped_;
     other.clear();
@@ -176,6 +178,12 @@ void StatsBook::record_exception(std::string_view message, std::string_view trac
   ++it->second.count;
 }
 
+void StatsBook::record_in_flight_at_stop(std::string_view method, std::string_view name, std::uint64_t age_us) {
+  InFlightAtStop& in_flight = in_flight_at_stop_[EntryKey{std::string(method), std::string(name)}];
+  ++in_flight.count;
+  in_flight.oldest_us = std::max(in_flight.oldest_us, age_us);
+}
+
 void StatsBook::merge(const StatsBook& other) {
   if (this == &other) {
     StatsBook copy(other);
@@ -191,6 +199,11 @@ void StatsBook::merge(const StatsBook& other) {
   }
   total_.merge(other.total_);
   for (const auto& [key, occurrences] : other.failures_) failures_[key] += occurrences;
+  for (const auto& [key, in_flight] : other.in_flight_at_stop_) {
+    InFlightAtStop& mine = in_flight_at_stop_[key];
+    mine.count += in_flight.count;
+    mine.oldest_us = std::max(mine.oldest_us, in_flight.oldest_us);
+  }
   iterations_started_ += other.iterations_started_;
   iterations_dropped_ += other.iterations_dropped_;
   merge_exceptions(other);
@@ -212,12 +225,14 @@ void StatsBook::clear() {
   total_ = EntryStats{};
   failures_.clear();
   exceptions_.clear();
+  in_flight_at_stop_.clear();
   iterations_started_ = 0;
   iterations_dropped_ = 0;
 }
 
 bool StatsBook::empty() const {
-  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty() && iterations_started_ == 0 &&
+  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty() && in_flight_at_stop_.empty() &&
+         iterations_started_ == 0 &&
          iterations_dropped_ == 0;
 }
 

@@ -82,6 +82,13 @@ struct FailureKey {
   auto operator<=>(const FailureKey&) const = default;
 };
 
+// Requests still waiting for their answer when their user was stopped (the end of the run, a
+// ramp-down): they have no response time, so they are counted apart. A hung server shows here.
+struct InFlightAtStop {
+  std::uint64_t count = 0;
+  std::uint64_t oldest_us = 0;  // the longest any of them had been waiting
+};
+
 struct ExceptionRecord {
   std::string message;
   std::string traceback;
@@ -110,6 +117,8 @@ class StatsBook {
   void count_iterations_dropped(std::uint64_t count) { iterations_dropped_ += count; }
   // An error raised inside a task (or hook) of a virtual user.
   void record_exception(std::string_view message, std::string_view traceback);
+  // A request abandoned in flight because its user stopped, after waiting `age_us`.
+  void record_in_flight_at_stop(std::string_view method, std::string_view name, std::uint64_t age_us);
 
   void merge(const StatsBook& other);
   // Only the exceptions of `other` (the coordinator's own book: its requests are not counted).
@@ -125,6 +134,7 @@ class StatsBook {
   const std::map<FailureKey, std::uint64_t>& failures() const { return failures_; }
   // Exceptions keyed by message + "\n" + traceback.
   const std::map<std::string, ExceptionRecord>& exceptions() const { return exceptions_; }
+  const std::map<EntryKey, InFlightAtStop>& in_flight_at_stop() const { return in_flight_at_stop_; }
   const EntryStats* find(std::string_view method, std::string_view name) const;
   // Calls fn(const EntryKey&, const EntryStats&) for every entry, in no particular order
   // (cheaper than sorted_entries when order does not matter, e.g. when merging).
@@ -147,6 +157,7 @@ class StatsBook {
   EntryStats total_;
   std::map<FailureKey, std::uint64_t> failures_;
   std::map<std::string, ExceptionRecord> exceptions_;
+  std::map<EntryKey, InFlightAtStop> in_flight_at_stop_;
   std::uint64_t iterations_started_ = 0;
   std::uint64_t iterations_dropped_ = 0;
   // The entry of the last request, compared before any hashing: a user's requests mostly

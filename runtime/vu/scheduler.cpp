@@ -42,7 +42,11 @@ void close_and_delete_timer(uv_timer_t* timer) {
 
 Scheduler::Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
                      LuaHooks hooks)
-    : loop_(loop), main_(main_state), stats_(stats), listener_(listener), hooks_(hooks) {}
+    : loop_(loop), main_(main_state), stats_(stats), listener_(listener), hooks_(hooks) {
+  ready_idle_ = new uv_idle_t;
+  uv_idle_init(loop_, ready_idle_);
+  ready_idle_->data = this;
+}
 
 Scheduler::~Scheduler() { shutdown(); }
 
@@ -107,10 +111,10 @@ void Scheduler::resume(Vu* vu, int nargs) {
 
   if (status == LUA_YIELD) {
     if (!vu->waiting) {
-      // A bare coroutine.yield() from script code: treat it as a zero-length sleep so the
-      // user keeps going instead of hanging forever.
+      // A bare coroutine.yield() from script code: the user gives the loop a turn and goes
+      // on, instead of hanging forever.
       lua_settop(vu->co, 0);
-      sleep(vu, 0);
+      yield_to_loop(vu, std::nullopt);
     }
     return;
   }
@@ -129,6 +133,51 @@ void Scheduler::resume(Vu* vu, int nargs) {
 void Scheduler::wait(Vu* vu, PendingOp op) {
   vu->pending = op;
   vu->waiting = true;
+  vu->yielded = true;
+}
+
+void Scheduler::yield_to_loop(Vu* vu, std::optional<bool> result) {
+  vu->ready_result = result ? (*result ? 2 : 1) : 0;
+  ready_.push_back(vu);
+  if (ready_.size() == 1)
+    uv_idle_start(ready_idle_, [](uv_idle_t* idle) { static_cast<Scheduler*>(idle->data)->run_ready(); });
+  wait(vu, PendingOp{[](void* data) {
+                       auto* user = static_cast<Vu*>(data);
+                       user->scheduler->forget_ready(user);
+                     },
+                     vu});
+}
+
+void Scheduler::run_ready() {
+  // Users made ready while these run wait for the next turn.
+  resuming_ready_.swap(ready_);
+  uv_idle_stop(ready_idle_);
+  for (std::size_t i = 0; i < resuming_ready_.size(); ++i) {
+    Vu* vu = resuming_ready_[i];
+    if (!vu) continue;  // stopped by an earlier one's resume
+    resuming_ready_[i] = nullptr;
+    vu->yielded = false;  // the turn it gave does not count as I/O
+    int nargs = 0;
+    if (vu->ready_result != 0) {
+      lua_pushboolean(vu->co, vu->ready_result == 2);
+      nargs = 1;
+    }
+    complete(vu, nargs);
+  }
+  resuming_ready_.clear();
+}
+
+void Scheduler::forget_ready(Vu* vu) {
+  for (auto* list : {&ready_, &resuming_ready_}) {
+    auto found = std::find(list->begin(), list->end(), vu);
+    if (found == list->end()) continue;
+    if (list == &ready_) {
+      list->erase(found);
+    } else {
+      *found = nullptr;
+    }
+  }
+  if (ready_.empty()) uv_idle_stop(ready_idle_);
 }
 
 void Scheduler::complete(Vu* vu, int nargs) {
@@ -138,6 +187,12 @@ void Scheduler::complete(Vu* vu, int nargs) {
 }
 
 void Scheduler::sleep(Vu* vu, double seconds) {
+  if (to_ms(seconds) == 0) {
+    // Under a millisecond: a zero timer started from a timer callback would run again in the
+    // same pass of libuv's timer phase (and so on forever); the ready queue gives one turn.
+    yield_to_loop(vu, std::nullopt);
+    return;
+  }
   uv_timer_start(
       &vu->sleep_timer,
       [](uv_timer_t* timer) {
@@ -412,6 +467,10 @@ void Scheduler::shutdown() {
   close_stop_timer();
   close_and_delete_timer(task_deadline_timer_);
   task_deadline_timer_ = nullptr;
+  if (ready_idle_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(ready_idle_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_idle_t*>(handle); });
+    ready_idle_ = nullptr;
+  }
 }
 
 }  // namespace cicada::vu

@@ -44,6 +44,9 @@ struct Vu {
   int co_ref = -2;          // LUA_NOREF
   int self_ref = -2;        // the user instance table
   bool waiting = false;     // yielded on `pending`
+  bool yielded = false;     // has waited on something since its last task boundary
+  // In the ready queue (yield_to_loop): what its resume pushes, 0 for nothing, 1 false, 2 true.
+  int ready_result = 0;
   bool in_iteration = false;  // holds one unit of the iteration budget
   bool in_task = false;       // between begin_iteration and end_task
   bool stop_requested = false;  // stop once the running task ends (--stop-timeout)
@@ -149,6 +152,18 @@ class Scheduler {
   // Keeps a Lua object (a registry reference, taken over) until the task ends; its metatable's
   // __cicada_task_end is then called with it.
   void defer_until_task_end(Vu* vu, int registry_ref);
+  // At a task boundary: true when the user has not waited on anything since the last one
+  // (a task without I/O and a zero wait). It must then give the loop a turn, or it would keep
+  // the thread to itself: no stop, no stats, no other user would ever run.
+  bool must_yield_at_boundary(Vu* vu) {
+    bool waited = vu->yielded;
+    vu->yielded = false;
+    return !waited;
+  }
+  // Resumes the user in the loop's next turn, after I/O, timers and commands have had theirs;
+  // with `result` (true/false) pushed as the value of the call that yielded, or nothing. The
+  // binding then returns lua_yield(L, 0).
+  void yield_to_loop(Vu* vu, std::optional<bool> result);
   // Parks the user for good: it waits, with nothing to cancel, until it is stopped.
   void park(Vu* vu) { wait(vu, PendingOp{}); }
   void record_exception(std::string message, std::string traceback);
@@ -171,6 +186,8 @@ class Scheduler {
   void on_stop_timer();
   void check_all_stopped();
   void close_stop_timer();
+  void run_ready();
+  void forget_ready(Vu* vu);
 
   uv_loop_t* loop_;
   lua_State* main_;
@@ -194,6 +211,12 @@ class Scheduler {
   StopPhase stop_phase_ = StopPhase::None;
   uv_timer_t* stop_timer_ = nullptr;
   uv_timer_t* task_deadline_timer_ = nullptr;  // ramping down (stop_users) with --stop-timeout
+  // Users that gave the loop a turn (yield_to_loop), resumed from an idle handle: unlike a
+  // zero timer, which libuv runs again within the same timer phase, an idle callback runs once
+  // per loop turn, after the poll for I/O (and it keeps that poll from blocking).
+  uv_idle_t* ready_idle_ = nullptr;
+  std::vector<Vu*> ready_;
+  std::vector<Vu*> resuming_ready_;
 };
 
 }  // namespace cicada::vu

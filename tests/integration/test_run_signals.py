@@ -65,6 +65,16 @@ def test_sigterm_too():
     assert parse_report(stdout).entries[("GET", "on_stop")]["reqs"] == 4
 
 
+def test_sighup_stops_like_sigterm_with_every_report():
+    # A closed terminal or a dropped ssh session used to kill the run with no report.
+    code, stdout, stderr, _ = stop_with(signal.SIGHUP)
+    assert code == 0, stderr
+    assert "Hung up (SIGHUP), stopping users" in stderr, stderr
+    report = parse_report(stdout)
+    assert report.entries[("GET", "on_stop")]["reqs"] == 4
+    assert "Response time percentiles (approximated)" in stdout
+
+
 def test_second_sigint_exits_at_once():
     with start_target() as target:
         # on_stop is slow (the target delays it), so after the first Ctrl-C users are still stopping.

@@ -136,8 +136,12 @@ def test_stop_test_from_a_user():
 def test_stop_timeout_lets_running_tasks_finish():
     with start_target() as target:
         cut = run("model_slow.lua", target, "-u", "2", "-r", "100", "-t", "1s", "--threads", "1")
-        assert cut.returncode == 0, cut.stderr
+        # The slow requests were cut off at the stop: not in the stats, shown as in flight, and
+        # a run in which no request completed is a failure (exit code 1), said in the log.
+        assert cut.returncode == 1, cut.stderr
+        assert "No request completed: 2 were still waiting for an answer at the stop" in cut.stderr, cut.stderr
         assert "slow" not in {name for (_, name) in parse_report(cut.stdout).entries}
+        assert re.search(r"^2\s+GET slow\s+\d+$", cut.stdout, re.M), cut.stdout
         finished = run("model_slow.lua", target, "-u", "2", "-r", "100", "-t", "1s", "--threads", "1",
                        "--stop-timeout", "5s")
         assert finished.returncode == 0, finished.stderr

@@ -64,6 +64,7 @@ struct LuaResponse {
   std::uint64_t content_length = 0;
   http::Timings timings;
   bool awaiting_verdict = false;  // catch_response: recorded by res:success()/res:failure()
+  bool body_discarded = false;    // past the run's body budget (http/body_budget.h)
   bool has_environment = false;   // headers/history table set as the userdata's environment
   Piece header_bytes, body, url, method, name, error;
 
@@ -766,6 +767,7 @@ LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::Re
   // Every redirect included; the time requests sat in the write batch not.
   response->elapsed_ns = data.completed_ns - request->started_ns - request->timings.queued_ns;
   response->content_length = data.content_length;
+  response->body_discarded = data.body_discarded;
   response->timings = request->timings;
   if (spans_size) std::memcpy(const_cast<http::HeaderSpan*>(response->spans()), data.headers.data(), spans_size);
   char* out = const_cast<char*>(response->text());
@@ -1349,6 +1351,8 @@ int response_index(lua_State* L) {
     push_view(L, http::reason_phrase(response->status));
   } else if (k == "length") {
     lua_pushnumber(L, static_cast<double>(response->content_length));
+  } else if (k == "body_discarded") {
+    lua_pushboolean(L, response->body_discarded);
   } else if (k == "timings") {
     push_timings(L, response->timings);
   } else if (k == "history") {

@@ -434,7 +434,7 @@ local option_names = {
   host = "string", users = "number", spawn_rate = "number", run_time = "duration", iterations = "number",
   threads = "number", tags = "table", exclude_tags = "table", stop_timeout = "duration",
   exit_code_on_error = "number", iterations_per_user = "number", arrival_rate = "rate", max_users = "number",
-  max_queue_time = "duration",
+  max_queue_time = "duration", max_body_memory = "number",
 }
 
 --- cicada.options{host=, users=, spawn_rate=, run_time=, ...}: defaults for the command line

@@ -42,6 +42,7 @@ constexpr OptionSpec kOptions[] = {
     {"show-task-ratio", 0, Kind::Flag, "true or false"},
     {"reset-stats", 0, Kind::Flag, "true or false"},
     {"insecure", 0, Kind::Flag, "true or false"},
+    {"max-body-memory", 0, Kind::Count, "a whole number of MiB >= 0 (0: no budget)"},
     {"csv", 0, Kind::Text, "a file name prefix"},
     {"csv-full-history", 0, Kind::Flag, "true or false"},
     {"html", 0, Kind::Text, "a file name"},
@@ -64,7 +65,9 @@ std::string* text_option(RunOptions* options, std::string_view name) {
 }
 
 int* count_option(RunOptions* options, std::string_view name) {
-  return name == "max-users" ? &options->max_users : &options->users;
+  if (name == "max-users") return &options->max_users;
+  if (name == "max-body-memory") return &options->max_body_memory_mib;
+  return &options->users;
 }
 
 double* duration_option(RunOptions* options, std::string_view name) {
@@ -235,6 +238,7 @@ std::string run_usage() {
          "      --stop-timeout TIME     let running tasks finish for up to TIME when users stop\n"
          "      --reset-stats           forget the stats of the ramp-up once all users are spawned\n"
          "      --insecure              do not verify TLS certificates (self-signed test servers)\n"
+         "      --max-body-memory MIB   response bodies held in memory by all users together (default 512)\n"
          "      --threads N             worker threads (default: one per core)\n"
          "      --exit-code-on-error N  exit code when any request failed or a task raised (default 1)\n"
          "      --config FILE           read options from FILE (default: ./cicada.conf if present)\n"

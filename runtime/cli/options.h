@@ -38,6 +38,8 @@ struct RunOptions {
   bool show_task_ratio = false;  // --show-task-ratio: print the task ratios and exit
   bool reset_stats = false;      // --reset-stats: forget the ramp-up once all users are spawned
   bool insecure = false;         // --insecure: no TLS certificate verification by default
+  // Response bodies held in memory by every user together, in MiB (runtime/http/body_budget.h).
+  int max_body_memory_mib = 512;
 
   // Reports (docs/reports.md).
   std::string csv_prefix;         // --csv PREFIX: PREFIX_stats.csv and the other Locust files

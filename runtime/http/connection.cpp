@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/common/log.h"
+#include "runtime/http/body_budget.h"
 #include "runtime/http/http_runtime.h"
 #include "runtime/http/socket.h"
 #include "runtime/http/transport.h"
@@ -81,6 +83,12 @@ void Connection::start(const Exchange& exchange) {
   waiter_ = exchange.waiter;
   on_complete_ = exchange.on_complete;
   response_.clear();
+  // A body that outgrew the free part of the budget leaves its buffer behind: freed, not kept
+  // for reuse (hundreds of idle users would each hold megabytes).
+  if (response_.body.capacity() > BodyBudget::kFreeBytes) std::string().swap(response_.body);
+  give_back_budget();
+  over_budget_ = false;
+  keep_body_ = exchange.limits.max_body != 0;  // the request or its class set max_body
   head_from_ = nullptr;
   head_request_ = exchange.method == "HEAD";
   idempotent_ = is_idempotent(exchange.method);
@@ -495,13 +503,19 @@ void Connection::complete(bool keep_alive, std::uint64_t now) {
   }
   // The caller records the sample: with catch_response the script decides its outcome first.
 
+  // The body is the caller's to copy now; the budget is for bodies still arriving.
+  give_back_budget();
+
   void* waiter = waiter_;
   Completion on_complete = on_complete_;
   waiter_ = nullptr;
   on_complete_ = nullptr;
-  // The completion may start the next exchange on this connection, or even destroy it:
-  // nothing here touches the connection after this call.
+  // The completion may start the next exchange on this connection, or even destroy it (the
+  // memory stays until the timer's close callback, in a later phase of the loop). Only a large
+  // body's buffer is touched after it: freed, so that an idle connection does not hold it.
+  const bool large_body = response_.body.capacity() > BodyBudget::kFreeBytes;
   on_complete(waiter, response_);
+  if (large_body && !waiter_) std::string().swap(response_.body);
 }
 
 void Connection::drop_socket() {
@@ -512,6 +526,8 @@ void Connection::drop_socket() {
 }
 
 void Connection::abort() {
+  give_back_budget();
+  if (response_.body.capacity() > BodyBudget::kFreeBytes) std::string().swap(response_.body);
   runtime_->dns().cancel(this);
   uv_timer_stop(&timer_);
   timer_purpose_ = TimerPurpose::None;
@@ -662,29 +678,79 @@ int Connection::on_body(llhttp_t* parser, const char* at, std::size_t length) {
   auto* self = static_cast<Connection*>(parser->data);
   ResponseData& r = self->response_;
   if (self->decoding_) {
+    if (self->over_budget_) {
+      r.content_length += length;  // past the budget: the compressed bytes, counted
+      return 0;
+    }
     // res.length is the decoded size, as Locust reports len(response.content).
     if (!self->decoder_->feed(at, length, r.body, self->limits_.max_body)) {
       self->callback_error_ = self->decoding_failure();
       return -1;
     }
     r.content_length = r.body.size();
+    if (r.body.capacity() > BodyBudget::kFreeBytes && !self->take_budget_for(r.body.capacity())) self->discard_over_budget();
     return 0;
   }
   r.content_length += length;
-  if (self->limits_.discard_body) return 0;
+  if (self->limits_.discard_body || self->over_budget_) return 0;
   if (r.body.size() + length > self->limits_.max_body) {
     self->callback_error_ = "body too large";
     return -1;
   }
+  const std::size_t wanted = r.body.size() + length;
+  if (wanted > BodyBudget::kFreeBytes && wanted > r.body.capacity()) {
+    // Large bodies grow a budget step at a time, so that the budget counts the memory held
+    // (a doubling string would hold up to twice what it counts).
+    const std::size_t capacity = (wanted + BodyBudget::kStep - 1) / BodyBudget::kStep * BodyBudget::kStep;
+    if (!self->take_budget_for(capacity)) {
+      self->discard_over_budget();
+      return 0;
+    }
+    r.body.reserve(capacity);
+  }
   r.body.append(at, length);
   return 0;
+}
+
+// The budget for a body about to hold `size` bytes (see BodyBudget): true when it has it or
+// the request asked to keep its body whatever the budget says (its own max_body).
+bool Connection::take_budget_for(std::uint64_t size) {
+  const std::uint64_t needed = size - BodyBudget::kFreeBytes;
+  if (needed <= budget_taken_) return true;
+  const std::uint64_t more = (needed - budget_taken_ + BodyBudget::kStep - 1) / BodyBudget::kStep * BodyBudget::kStep;
+  if (BodyBudget::take(more)) {
+    budget_taken_ += more;
+    return true;
+  }
+  if (!keep_body_) return false;
+  return true;  // kept beyond the budget, as asked: not counted in it
+}
+
+// Past the run's budget: the rest of this body is counted, not kept, and what it held is freed.
+void Connection::discard_over_budget() {
+  over_budget_ = true;
+  response_.body_discarded = true;
+  std::string().swap(response_.body);
+  give_back_budget();
+  if (BodyBudget::first_overrun())
+    common::log_warning(
+        "Response bodies held in memory reached the budget of %llu MiB (--max-body-memory): further large bodies "
+        "are counted and discarded (res.body is empty, res.body_discarded is true) unless a request sets its own "
+        "max_body",
+        static_cast<unsigned long long>(BodyBudget::limit() >> 20));
+}
+
+void Connection::give_back_budget() {
+  if (budget_taken_ == 0) return;
+  BodyBudget::give_back(budget_taken_);
+  budget_taken_ = 0;
 }
 
 int Connection::on_message_complete(llhttp_t* parser) {
   auto* self = static_cast<Connection*>(parser->data);
   int status = parser->status_code;
   if (status >= 100 && status < 200 && status != 101) return 0;  // interim response: the real one follows
-  if (self->decoding_ && !self->decoder_->finish()) {
+  if (self->decoding_ && !self->over_budget_ && !self->decoder_->finish()) {
     self->callback_error_ = self->decoding_failure();
     return -1;
   }

@@ -99,6 +99,9 @@ class Connection final : public DnsWaiter {
   void on_connection_lost(int uv_error);
   bool may_send_again() const;
   bool peer_spoke_while_idle() const;
+  bool take_budget_for(std::uint64_t size);
+  void discard_over_budget();
+  void give_back_budget();
   void drop_socket();
   void arm_deadline();
   void on_timer();
@@ -155,6 +158,9 @@ class Connection final : public DnsWaiter {
   std::uint64_t sent_ns_ = 0;           // request fully handed to the kernel
   std::uint64_t last_byte_ns_ = 0;      // latest bytes of the answer
   std::uint64_t bytes_taken_before_send_ = 0;  // the socket's bytes_taken when this request began
+  std::uint64_t budget_taken_ = 0;  // bytes of the run's body budget this exchange holds
+  bool keep_body_ = false;           // the request set max_body: kept whatever the budget says
+  bool over_budget_ = false;         // the rest of this body is counted, not kept
   bool reused_socket_ = false;
   bool retried_ = false;
   bool response_started_ = false;

@@ -23,6 +23,7 @@ void ResponseData::swap(ResponseData& other) noexcept {
   std::swap(elapsed_ns, other.elapsed_ns);
   std::swap(completed_ns, other.completed_ns);
   std::swap(content_length, other.content_length);
+  std::swap(body_discarded, other.body_discarded);
   std::swap(timings, other.timings);
 }
 

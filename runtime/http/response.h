@@ -36,6 +36,7 @@ struct ResponseData {
   std::uint64_t elapsed_ns = 0;
   std::uint64_t completed_ns = 0;    // uv_hrtime() when the exchange ended
   std::uint64_t content_length = 0;  // body bytes received
+  bool body_discarded = false;       // past the run's body budget: counted, not kept
   Timings timings;
 
   std::string_view header_name(const HeaderSpan& h) const { return {header_bytes.data() + h.name_offset, h.name_length}; }
@@ -52,6 +53,7 @@ struct ResponseData {
     elapsed_ns = 0;
     completed_ns = 0;
     content_length = 0;
+    body_discarded = false;
     timings = Timings{};
   }
   void swap(ResponseData& other) noexcept;

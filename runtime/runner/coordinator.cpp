@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <map>
 
 #include "runtime/common/log.h"
+#include "runtime/http/body_budget.h"
 #include "runtime/http/url.h"
 #include "runtime/report/console_report.h"
 #include "runtime/report/html_report.h"
@@ -397,6 +399,7 @@ void Coordinator::start_workers() {
     config.verify_tls = !options_.insecure;
     workers_.push_back(std::make_unique<loop::Worker>(std::move(config), &events_));
   }
+  http::BodyBudget::set_limit(static_cast<std::uint64_t>(options_.max_body_memory_mib) << 20);
   worker_last_heard_s_.assign(workers_.size(), now_s());
   worker_done_.assign(workers_.size(), false);
   worker_reported_silent_.assign(workers_.size(), false);
@@ -800,8 +803,70 @@ void Coordinator::merge_coordinator_exceptions() {
 // Once a second every worker hands over what it recorded; the second closes when all have
 // answered, so each one-second bucket holds exactly that second's requests (a worker that does
 // not answer before the next tick does not hold the report back: the second closes then).
+namespace {
+
+// A request name with its ids blanked: runs of digits, and of hex digits long enough to be an
+// id (UUIDs, hashes), become "{id}". Names that differ only in their ids share a shape.
+std::string name_shape(std::string_view name) {
+  std::string shape;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    std::size_t j = i;
+    bool digit = false;
+    while (j < name.size() && (std::isxdigit(static_cast<unsigned char>(name[j])) || name[j] == '-')) {
+      digit = digit || std::isdigit(static_cast<unsigned char>(name[j]));
+      ++j;
+    }
+    const std::size_t run = j - i;
+    const bool all_digits = run > 0 && std::all_of(name.begin() + static_cast<std::ptrdiff_t>(i),
+                                                   name.begin() + static_cast<std::ptrdiff_t>(j),
+                                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (run > 0 && digit && (all_digits || run >= 8)) {
+      shape += "{id}";
+      i = j;
+    } else if (run > 0) {
+      shape.append(name.substr(i, run));
+      i = j;
+    } else {
+      shape.push_back(name[i++]);
+    }
+  }
+  return shape;
+}
+
+}  // namespace
+
+// Every distinct (method, name) is a stats entry with its own histogram: names that carry ids
+// (`/items/123`) make one per id, memory grows with them and the report is unreadable. Locust
+// users meet the same wall; the fix is the same: `name =`.
+void Coordinator::check_entry_count() {
+  constexpr std::size_t kManyEntries = 1000;
+  if (entries_warned_) return;
+  std::size_t count = 0;
+  std::map<std::string, std::pair<std::size_t, std::string>> shapes;  // shape -> (entries, an example)
+  stats_.book().for_each_entry([&](const stats::EntryKey& key, const stats::EntryStats&) {
+    ++count;
+    auto& [entries, example] = shapes[key.method + " " + name_shape(key.name)];
+    if (entries++ == 0) example = key.method + " " + key.name;
+  });
+  if (count <= kManyEntries) return;
+  entries_warned_ = true;
+  std::vector<std::pair<std::size_t, std::string>> largest;
+  for (const auto& [shape, info] : shapes)
+    if (info.first > 1) largest.emplace_back(info.first, shape + " (e.g. " + info.second + ")");
+  std::sort(largest.rbegin(), largest.rend());
+  std::string names;
+  for (std::size_t i = 0; i < largest.size() && i < 3; ++i)
+    names += "\n  " + std::to_string(largest[i].first) + " names like " + largest[i].second;
+  log_warning("%zu distinct request names so far: each is a stats entry of its own (memory, and an unreadable "
+              "report). Names that carry ids should be grouped with the request's name option, e.g. "
+              "self.client:get(\"/items/\" .. id, { name = \"/items/[id]\" }).%s",
+              count, names.c_str());
+}
+
 void Coordinator::stats_tick() {
   watch_workers();
+  check_entry_count();
   if (stats_round_open_) close_stats_second();
   ++stats_round_;
   stats_replies_pending_ = workers_.size();
@@ -940,6 +1005,7 @@ void Coordinator::on_users_stopped() {
   uv_timer_stop(&stats_timer_);
   stats_.note_time(now_s());
   stats_.close_second();
+  check_entry_count();  // a short run may end before its first stats tick
   if (started_unix_s_ > 0) reports_->on_second(stats_, unix_now_s(), running_users());
   if (stop_reason_.empty()) stop_reason_ = stop_before_start_.empty() ? "Interrupted before the test started"
                                                                       : stop_before_start_ + " before the test started";

@@ -80,6 +80,7 @@ class Coordinator final : public vu::SchedulerListener {
   void on_all_users_running();
   void stats_tick();
   void watch_workers();
+  void check_entry_count();
   std::string running_task_text(std::size_t worker) const;
   [[noreturn]] void abandon_silent_workers(const std::vector<std::size_t>& silent);
   void close_stats_second();
@@ -181,6 +182,7 @@ class Coordinator final : public vu::SchedulerListener {
   std::vector<bool> worker_done_;
   std::vector<bool> worker_reported_silent_;
   double stop_began_s_ = 0;
+  bool entries_warned_ = false;  // the warning about too many distinct request names
 
   uv_timer_t spawn_timer_{};
   uv_timer_t shape_timer_{};

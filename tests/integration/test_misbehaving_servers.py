@@ -54,7 +54,7 @@ class Run:
                 f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}")
 
 
-def run_case(case, server, users=2, iterations=4, timeout=RUN_TIMEOUT):
+def run_case(case, server, users=2, iterations=4, timeout=RUN_TIMEOUT, extra_args=()):
     """Runs misbehaving_<case>.lua against `server`; returns a Run with the child's peak RSS.
 
     The child is reaped with os.wait4 (subprocess would discard its resource usage); output is
@@ -62,7 +62,7 @@ def run_case(case, server, users=2, iterations=4, timeout=RUN_TIMEOUT):
     seconds is killed and the test fails.
     """
     command = [cicada_bin(), "run", SCENARIOS / f"misbehaving_{case}.lua", "-H", server.url,
-               "-u", str(users), "-r", "100", "--iterations", str(iterations)]
+               "-u", str(users), "-r", "100", "--iterations", str(iterations), *extra_args]
     env = dict(os.environ)
     if SANITIZED:
         env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
@@ -269,6 +269,26 @@ def test_endless_chunked_body():
     # the kept-body limit must end it long before.
     assert_failed("endless_chunked", "/endless-chunked", "body too large", users=1, iterations=2,
                   memory_bound_mib=48)
+
+
+def test_endless_bodies_of_many_users_stay_within_the_body_budget():
+    # Seen: an endless chunked body cost ~24 MB per user until the 16 MiB kept-body limit (20
+    # users: 475 MB RSS). The run-wide budget (here 32 MiB) caps what all bodies hold together:
+    # past it, bodies are counted and discarded. Each request ends at its 3 s deadline.
+    users = 20
+    with start_misbehaving_server() as server:
+        run = run_case("endless_chunked_budget", server, users=users, iterations=users,
+                       extra_args=("--max-body-memory", "32"))
+    assert_ended_normally(run, 1)
+    assert "Response bodies held in memory reached the budget of 32 MiB (--max-body-memory)" in run.stderr, \
+        run.describe()
+    report = parse_report(run.stdout)
+    entry = report.entries[("GET", "/endless-chunked")]
+    assert entry["reqs"] == users, run.describe()
+    # The budget, the free first 256 KiB of each body, and room for the rest; without the
+    # budget, 20 bodies of 16 MiB each would take well over 300 MiB.
+    assert_memory_bounded(run, users, bound_mib=32 + users // 4 + 48)
+    assert re.search(r"^DISCARDED$", run.stdout, re.M), run.describe()
 
 
 def test_endless_slow_chunked_body_hits_the_deadline():

@@ -220,14 +220,17 @@ def test_corrected_latency_shows_a_stall_that_the_service_time_hides():
     print("corrected, from the stall schedule:", expected)
     print("service (uncorrected):", {p: service[p] for p in ("p50", "p99", "p99.9", "p100")})
     for p in measured:
-        # The stall begins between two due times (up to 1/RATE = 5 ms earlier than the formula
-        # assumes); the queue left by the stall drains in a few ms after it.
-        assert expected[p] - 15 <= measured[p] <= expected[p] + 30, (p, measured[p], expected[p])
-    assert 850 <= corrected["p99"] <= 930, corrected
+        # At least what the stall alone causes (it may begin up to 1/RATE = 5 ms earlier than
+        # the formula assumes). No tight upper bound: on a busy machine (CI shares two cores
+        # with sanitizer builds) the client itself starts iterations late, and a corrected
+        # latency rightly counts that too (seen: p95 650 ms where the stall alone gives 500).
+        assert measured[p] >= expected[p] - 15, (p, measured[p], expected[p])
+    # The longest wait is the stall itself plus whatever else delayed that iteration.
+    assert expected["p100"] - 15 <= measured["p100"] <= expected["p100"] + 1000, (measured, expected)
     # The uncorrected service time hides the stall: only the two requests that were in flight
-    # when it began (0.1% of them) saw it, so its p99 stays at loopback speed.
-    assert service["p99"] < 20, service
-    assert service["p100"] >= 900, service
+    # when it began (0.1% of them) saw it, so its p99 stays far below the corrected one.
+    assert service["p99"] * 5 < corrected["p99"], (service, corrected)
+    assert service["p100"] >= STALL_S * 1000 * 0.9, service
 
 
 if __name__ == "__main__":

@@ -141,5 +141,20 @@ def test_batch_beyond_the_open_file_limit_fails_each_request_and_stays_bounded()
     assert peak_kib < 400 * 1024, peak_kib
 
 
+def test_many_distinct_request_names_are_warned_about_with_the_fix():
+    # Seen: 34k distinct names (ids in the name) grew RSS from 41 to 268 MB, with no word.
+    with start_target() as target:
+        result = run_cicada(["run", SCENARIOS / "robust_many_names.lua", "-H", target.url, "-u", "2", "-r", "100",
+                             "--iterations", "1500", "--threads", "1"], timeout=60)
+    assert result.returncode == 0, result.stderr
+    distinct = len(parse_report(result.stdout).entries)
+    assert distinct > 1000, distinct
+    warnings = [line for line in result.stderr.splitlines() if "distinct request names so far" in line]
+    assert len(warnings) == 1, result.stderr  # once, not every second
+    assert 'name = "/items/[id]"' in warnings[0]
+    assert re.search(r"^  \d+ names like GET /anything/\{id\}/rev/\{id\} \(e\.g\. GET /anything/\d+/rev/[0-9a-f]{8}\)$",
+                     result.stderr, re.M), result.stderr
+
+
 if __name__ == "__main__":
     run_tests(globals())

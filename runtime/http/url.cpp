@@ -120,10 +120,15 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
     }
   }
   if (url.host.empty()) return fail("missing host in URL '" + std::string(text) + "'");
-  for (unsigned char c : url.host)
-    if (is_control(c) || c == ' ' || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
-        c == '{' || c == '|' || c == '}' || c == '%')
-      return fail("invalid character in the host of URL '" + std::string(text) + "'");
+  // RFC 3986's reg-name: unreserved and sub-delims (no percent-encoding: names are ASCII here);
+  // an IPv6 literal: hex digits, ':' and '.'. Anything else (a second ':', a space, CR/LF) is
+  // not a host a request may name.
+  for (unsigned char c : url.host) {
+    const bool allowed = url.ipv6_literal ? (std::isxdigit(c) || c == ':' || c == '.')
+                                          : (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) !=
+                                                                    std::string_view::npos);
+    if (!allowed) return fail("invalid character in the host of URL '" + std::string(text) + "'");
+  }
   for (char& c : url.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
   url.port = url.default_port();

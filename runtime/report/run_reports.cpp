@@ -139,11 +139,56 @@ void RunReports::on_second(const stats::RunStats& run, double unix_s, int users)
     point.dropped_per_s = run.current_dropped_per_sec();
     if (window.service.count > 0) point.service_p99_ms = window.service.percentile_ms(0.99);
   }
-  history_.push_back(point);
+  add_history_point(point);
   if (outputs_.csv_prefix.empty()) return;
   append_history(csv::history_rows({run, recent_, static_cast<std::int64_t>(std::floor(unix_s)), users,
                                     outputs_.csv_full_history}));
   if (++seconds_ % kCsvRewriteSeconds == 0) rewrite_csv(run);
+}
+
+namespace {
+
+// `later` folded into `point`, which covered `seconds` seconds: rates are averaged, response
+// times and users take the larger (a merged point must not hide a peak), counts the later.
+void merge_history_point(HistoryPoint& point, const HistoryPoint& later, std::size_t seconds) {
+  const double n = static_cast<double>(seconds);
+  auto average = [n](double& into, double value) { into = (into * n + value) / (n + 1); };
+  auto larger = [](std::optional<double>& into, const std::optional<double>& value) {
+    if (value && (!into || *value > *into)) into = value;
+  };
+  point.users = std::max(point.users, later.users);
+  average(point.rps, later.rps);
+  average(point.failures_per_s, later.failures_per_s);
+  larger(point.p50_ms, later.p50_ms);
+  larger(point.p95_ms, later.p95_ms);
+  larger(point.p99_ms, later.p99_ms);
+  point.requests = later.requests;
+  point.failures = later.failures;
+  average(point.iterations_per_s, later.iterations_per_s);
+  average(point.dropped_per_s, later.dropped_per_s);
+  larger(point.service_p99_ms, later.service_p99_ms);
+}
+
+}  // namespace
+
+void RunReports::add_history_point(const HistoryPoint& point) {
+  if (history_pending_seconds_ > 0 && history_pending_seconds_ < history_stride_) {
+    merge_history_point(history_.back(), point, history_pending_seconds_++);
+    return;
+  }
+  if (history_.size() == kMaxHistoryPoints) {
+    // Halve the resolution: each pair becomes one point, later points cover twice the time.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i + 1 < history_.size(); i += 2) {
+      HistoryPoint merged = history_[i];
+      merge_history_point(merged, history_[i + 1], 1);  // two points of equal weight
+      history_[kept++] = merged;
+    }
+    history_.resize(kept);
+    history_stride_ *= 2;
+  }
+  history_.push_back(point);
+  history_pending_seconds_ = 1;
 }
 
 std::string RunReports::finish(const RunInfo& info, const stats::RunStats& run,

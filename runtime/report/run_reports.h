@@ -27,6 +27,10 @@ class RunReports {
  public:
   // Locust rewrites its CSV files every second; cicada every other one, with the console table.
   static constexpr int kCsvRewriteSeconds = 2;
+  // The history holds one point a second until kMaxHistoryPoints: then pairs are merged and
+  // later points cover twice as many seconds, so that a run of hours keeps a bounded history
+  // (the charts need no more; the history CSV keeps every second on disk).
+  static constexpr std::size_t kMaxHistoryPoints = 1000;
 
   explicit RunReports(ReportOutputs outputs);
   ~RunReports();
@@ -57,7 +61,10 @@ class RunReports {
 
   ReportOutputs outputs_;
   RecentResponseTimes recent_;
+  void add_history_point(const HistoryPoint& point);
   std::vector<HistoryPoint> history_;
+  std::size_t history_stride_ = 1;         // seconds per point
+  std::size_t history_pending_seconds_ = 0;  // seconds merged into history_.back() so far
   std::FILE* history_file_ = nullptr;
   bool begun_ = false;
   int seconds_ = 0;

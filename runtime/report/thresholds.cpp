@@ -91,13 +91,16 @@ bool parse_metric(std::string_view token, Threshold* out, std::string* error) {
     std::string_view number = std::string_view(name).substr(1);
     if (number.size() > 2 && number.front() == '(' && number.back() == ')') number = number.substr(1, number.size() - 2);
     if (auto percent = parse_plain_number(number)) {
+      // Six decimals, as the threshold is shown: p0.0000001 is p0, which does not exist.
+      const std::string shown = format_decimal(*percent, 6);
+      percent = std::strtod(shown.c_str(), nullptr);
       if (*percent <= 0 || *percent > 100) {
         *error = "percentile '" + std::string(token) + "' must be above p0 and at most p100";
         return false;
       }
       out->metric = ThresholdMetric::Percentile;
       out->percentile = *percent / 100.0;
-      out->metric_name = "p" + format_decimal(*percent, 6);
+      out->metric_name = "p" + shown;
       return true;
     }
   }

@@ -85,9 +85,13 @@ def test_a_server_that_never_answers_is_not_an_idle_success():
 
 
 def test_reports_to_devices_are_written_in_place_and_symlinks_followed():
-    # Seen: --json-file /dev/stdout replaced the device link with a file named stdout.
+    # Seen: --json-file /dev/stdout replaced the device link with a file named stdout. The test
+    # uses its own link to /proc/self/fd/1 (what /dev/stdout is), so that a broken build
+    # replaces a file in its temporary folder, not the machine's /dev/stdout.
     with start_target() as target, tempfile.TemporaryDirectory() as directory:
         folder = pathlib.Path(directory)
+        stdout_link = folder / "stdout"
+        stdout_link.symlink_to("/proc/self/fd/1")
         real = folder / "real.html"
         real.write_text("old")
         link = folder / "link.html"
@@ -97,7 +101,7 @@ def test_reports_to_devices_are_written_in_place_and_symlinks_followed():
         reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
         try:
             result = run_cicada(["run", SCENARIOS / "one_get.lua", "-H", target.url, "-u", "1", "--iterations", "1",
-                                 "--json-file", "/dev/stdout", "--html", link, "--junit", fifo], timeout=60)
+                                 "--json-file", stdout_link, "--html", link, "--junit", fifo], timeout=60)
             piped, _ = reader.communicate(timeout=20)
         finally:
             if reader.poll() is None:
@@ -107,7 +111,8 @@ def test_reports_to_devices_are_written_in_place_and_symlinks_followed():
         assert real.read_text().startswith("<!DOCTYPE html>")
         assert fifo.exists() and not fifo.is_file()  # still the FIFO, not replaced by a file
         assert piped.startswith("<?xml"), piped[:100]
-        assert sorted(p.name for p in folder.iterdir()) == ["link.html", "real.html", "report.fifo"]
+        assert stdout_link.is_symlink() and os.readlink(stdout_link) == "/proc/self/fd/1"
+        assert sorted(p.name for p in folder.iterdir()) == ["link.html", "real.html", "report.fifo", "stdout"]
     summary = json.loads(result.stdout[result.stdout.index('{"cicada"'):])
     assert summary["entries"][0]["num_requests"] == 1
 

@@ -173,4 +173,10 @@ TEST_CASE("hosts with spaces, control characters or delimiters are refused") {
   CHECK_FALSE(parse_url("http://example.com\r\nX-Injected: 1/", &error));
   CHECK(error.find("invalid character in the host") != std::string::npos);
   CHECK(parse_url("http://example.com:8080/a b", &error));
+  // Found by fuzzing: a second ':' made "a:b" the host, a URL whose text did not parse again.
+  CHECK_FALSE(parse_url("http://a:b:80/", &error));
+  CHECK_FALSE(parse_url("HTTP://:)ac:/x", &error));
+  CHECK_FALSE(parse_url("http://[::1%eth0]:80/", &error));
+  CHECK(parse_url("http://[::1]:80/", &error));
+  CHECK(parse_url("http://my-host_1.example:80/", &error));
 }

@@ -7,6 +7,7 @@
 #include "runtime/report/json_report.h"
 #include "runtime/report/junit_report.h"
 #include "runtime/report/run_info.h"
+#include "runtime/report/run_reports.h"
 #include "runtime/report/text_format.h"
 
 using namespace cicada::report;
@@ -143,4 +144,35 @@ TEST_CASE("JSON, HTML and JUnit carry the thresholds") {
   CHECK(junit.find("classname=\"cicada.thresholds.shop\"") != std::string::npos);
   CHECK(junit.find("<failure message=\"failures was 1, needed GET /a,b failures &lt; 1\"") != std::string::npos);
   CHECK(junit.find("declared in test.lua:3") != std::string::npos);
+}
+
+TEST_CASE("a long run's history stays bounded: pairs merge, later points cover more seconds") {
+  RunReports reports(ReportOutputs{});
+  RunStats run;
+  run.set_start_time(0);
+  const int seconds = 2500;
+  for (int second = 1; second <= seconds; ++second) {
+    StatsBook delta;
+    delta.record_request("GET", "/", second == 1234 ? 900'000 : 1000, 10, "");
+    run.merge_delta(delta);
+    reports.add_delta(delta);
+    run.note_time(second);
+    run.close_second();
+    reports.on_second(run, 1000.0 + second, second == 1500 ? 77 : 5);
+  }
+  const auto& history = reports.history();
+  CHECK(history.size() <= RunReports::kMaxHistoryPoints);
+  CHECK(history.size() >= RunReports::kMaxHistoryPoints / 2);
+  CHECK(history.front().unix_s == doctest::Approx(1001.0));
+  for (std::size_t i = 1; i < history.size(); ++i) CHECK(history[i].unix_s > history[i - 1].unix_s);
+  CHECK(history.back().requests == static_cast<std::uint64_t>(seconds));  // counts are the latest
+  // A peak is never averaged away: the users' peak and the slow second's p99 survive merging.
+  int peak_users = 0;
+  double worst_p99 = 0;
+  for (const auto& point : history) {
+    peak_users = std::max(peak_users, point.users);
+    if (point.p99_ms) worst_p99 = std::max(worst_p99, *point.p99_ms);
+  }
+  CHECK(peak_users == 77);
+  CHECK(worst_p99 >= 800);
 }

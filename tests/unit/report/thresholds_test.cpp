@@ -121,6 +121,8 @@ TEST_CASE("malformed thresholds say what is wrong") {
   CHECK(parse_error("failures<1.5").find("whole number") != std::string::npos);
   CHECK(parse_error("requests>10%").find("count") != std::string::npos);
   CHECK(parse_error("p95<1.2.3ms").find("expected a number") != std::string::npos);
+  // Found by fuzzing: shown with six decimals, p0.0000001 read as "p0", which did not parse again.
+  CHECK(parse_error("p0.0000001<1ms").find("above p0") != std::string::npos);
 }
 
 TEST_CASE("the script's form takes a key and a condition") {

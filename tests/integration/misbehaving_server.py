@@ -21,8 +21,12 @@ import collections
 import contextlib
 import dataclasses
 import gzip
+import os
 import select
 import socket
+import ssl
+import subprocess
+import tempfile
 import struct
 import threading
 import time
@@ -352,16 +356,46 @@ def _drain_and_close(server, conn, seconds):
     _hold(server, conn, seconds)
 
 
-class MisbehavingServer:
-    """Accepts on 127.0.0.1 (an ephemeral port) and serves each connection in its own thread."""
+_certificate = []
 
-    def __init__(self):
+
+def _self_signed_certificate():
+    """(certificate, key) files for 127.0.0.1, made once per process with openssl."""
+    if not _certificate:
+        directory = tempfile.mkdtemp(prefix="cicada-misbehaving-tls-")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
+                        "cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       cwd=directory, check=True, capture_output=True, timeout=60)
+        _certificate.append((os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")))
+    return _certificate[0]
+
+
+# TLS-level misbehaviour, for a server started with tls=True (the path is not known yet then).
+HANDSHAKES = {
+    "ok": "A normal TLS handshake; then the path's behaviour.",
+    "reset": "Reads the ClientHello and resets the connection (RST) in the middle of the handshake.",
+    "alert": "Reads the ClientHello and answers with a fatal TLS alert (handshake_failure), then closes.",
+}
+_HANDSHAKE_FAILURE_ALERT = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+
+
+class MisbehavingServer:
+    """Accepts on 127.0.0.1 (an ephemeral port) and serves each connection in its own thread.
+    With tls=True it speaks HTTPS (a self-signed certificate: clients pass verify = false), and
+    `handshake` (see HANDSHAKES) says how the TLS handshake goes."""
+
+    def __init__(self, tls=False, handshake="ok"):
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
         self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self._handshake = handshake
+        self._tls = None
+        if tls:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*_self_signed_certificate())
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._connections = 0
@@ -419,6 +453,19 @@ class MisbehavingServer:
         conn.settimeout(IO_TIMEOUT)
         buffered = b""
         try:
+            if self._tls:
+                if self._handshake != "ok":
+                    conn.recv(65536)  # the ClientHello
+                    if self._handshake == "reset":
+                        _reset(conn)
+                    else:
+                        conn.sendall(_HANDSHAKE_FAILURE_ALERT)
+                    return
+                tls_conn = self._tls.wrap_socket(conn, server_side=True)
+                with self._lock:
+                    self._open.discard(conn)
+                    self._open.add(tls_conn)
+                conn = tls_conn
             while not self._stop.is_set():
                 request, buffered = self._read_head(conn, buffered)
                 if request is None:
@@ -480,9 +527,9 @@ def _not_found(server, conn, request):
 
 
 @contextlib.contextmanager
-def start_misbehaving_server():
+def start_misbehaving_server(tls=False, handshake="ok"):
     """A MisbehavingServer for the duration of a `with` block."""
-    server = MisbehavingServer()
+    server = MisbehavingServer(tls=tls, handshake=handshake)
     try:
         yield server
     finally:

@@ -14,6 +14,7 @@ misbehaving path and then makes a GET /ok, and asserts on what cicada printed:
 import dataclasses
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -357,6 +358,76 @@ def test_post_after_an_idle_close_goes_on_a_new_connection():
     report = parse_report(run.stdout)
     assert report.errors == [] and report.exceptions == [], run.describe()
     assert report.entries[("POST", "/accept")]["reqs"] == iterations == accepted, (accepted, run.describe())
+
+
+def closed_keep_alive_then_each_request_kind(tls):
+    iterations = 4
+    with start_misbehaving_server(tls=tls) as server:
+        run = run_case("closed_then_each", server, iterations=iterations, extra_args=("--insecure",) if tls else ())
+        accepted = server.requests("/accept")
+    assert run.returncode in (0, 1), run.describe()
+    assert_ended_normally(run, run.returncode)
+    report = parse_report(run.stdout)
+    assert report.exceptions == [], run.describe()
+    succeeded = 0
+    for method, name in (("GET", "GET after close"), ("POST", "small POST after close"),
+                         ("POST", "large POST after close")):
+        entry = report.entries.get((method, name))
+        assert entry is not None and entry["reqs"] == iterations, (name, run.describe())
+        succeeded += entry["reqs"] - entry["fails"]
+    # A GET that met the closed connection went again on a new one: it never fails.
+    assert report.entries[("GET", "GET after close")]["fails"] == 0, run.describe()
+    for count, text in report.errors:
+        assert re.fullmatch(r"POST (small|large) POST after close: (reset|closed)", text), run.describe()
+    # Never lost, never counted twice: the server saw exactly the requests that succeeded.
+    assert accepted == succeeded, (accepted, succeeded, run.describe())
+    assert_users_went_on(report, iterations, run)
+
+
+def test_closed_keep_alive_then_get_small_post_and_large_post():
+    closed_keep_alive_then_each_request_kind(tls=False)
+
+
+def test_closed_keep_alive_then_get_small_post_and_large_post_over_tls():
+    closed_keep_alive_then_each_request_kind(tls=True)
+
+
+def tls_handshake_failure(handshake, reason):
+    iterations = 4
+    with start_misbehaving_server(tls=True, handshake=handshake) as server:
+        command = [cicada_bin(), "run", SCENARIOS / "misbehaving_tls_handshake.lua", "-H", server.url, "--insecure",
+                   "-u", "1", "--iterations", str(iterations)]
+        result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                stdin=subprocess.DEVNULL, cwd=REPO_ROOT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = parse_report(result.stdout)
+    assert report.entries[("GET", "/ok")] == {**report.entries[("GET", "/ok")], "reqs": iterations,
+                                              "fails": iterations}, result.stdout
+    assert len(report.errors) == 1 and report.errors[0][0] == iterations, result.stdout
+    error = report.errors[0][1].removeprefix("GET /ok: ")
+    assert reason(error), error
+
+
+def test_reset_during_the_tls_handshake_is_a_failure():
+    tls_handshake_failure("reset", lambda error: error == "reset")
+
+
+def test_tls_alert_is_a_failure_with_its_reason():
+    tls_handshake_failure("alert", lambda error: error == "tls: sslv3 alert handshake failure")
+
+
+def test_a_thousand_refused_connections_in_a_row():
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        command = [cicada_bin(), "run", SCENARIOS / "misbehaving_refused.lua", "-H", url, "-u", "2", "-r", "100",
+                   "--iterations", "1000"]
+        result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                stdin=subprocess.DEVNULL, cwd=REPO_ROOT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = parse_report(result.stdout)
+    assert report.entries[("GET", "/refused")]["reqs"] == 1000, result.stdout
+    assert report.errors == [(1000, "GET /refused: connect refused")], report.errors
 
 
 def test_early_response_then_reset_while_uploading_is_never_a_signal():

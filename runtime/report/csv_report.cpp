@@ -128,6 +128,14 @@ std::string exceptions_file(const stats::RunStats& run) {
   return out;
 }
 
+std::string in_flight_file(const stats::RunStats& run) {
+  std::string out;
+  header(out, {"Type", "Name", "Count", "Oldest (ms)"}, {}, false);
+  for (const auto& [key, entry] : run.book().in_flight_at_stop())
+    Row(out).text(key.method).text(key.name).count(entry.count).ms(static_cast<double>(entry.oldest_us) / 1000.0);
+  return out;
+}
+
 std::string history_header() {
   std::string out;
   header(out, {"Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s"},

@@ -24,6 +24,9 @@ std::string stats_file(const stats::RunStats& run);
 std::string failures_file(const stats::RunStats& run);
 // PREFIX_exceptions.csv: Count,Message,Traceback,Nodes.
 std::string exceptions_file(const stats::RunStats& run);
+// PREFIX_in_flight.csv (cicada's own): requests still waiting for an answer when their user
+// stopped, per entry, with the longest wait.
+std::string in_flight_file(const stats::RunStats& run);
 
 // PREFIX_stats_history.csv: the header, then every second the rows of that second.
 std::string history_header();

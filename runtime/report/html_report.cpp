@@ -214,6 +214,19 @@ void failure_section(std::string& out, const stats::RunStats& run) {
   out += "</section>\n";
 }
 
+// Shown only when there were any: requests still waiting for an answer when their user stopped.
+void in_flight_section(std::string& out, const stats::RunStats& run) {
+  const auto& in_flight = run.book().in_flight_at_stop();
+  if (in_flight.empty()) return;
+  out += "<section id=\"in-flight\"><h2>Requests in flight at the stop</h2>\n";
+  out += "<p class=\"subtitle\">Still waiting for their answer when their user stopped: no response time, not in "
+         "the stats above.</p>\n";
+  Table table(out, {{"# Requests", true}, {"Method"}, {"Name"}, {"Oldest (ms)", true}});
+  for (const auto& [key, entry] : in_flight)
+    table.row().count(entry.count).text(key.method).text(key.name).ms(static_cast<double>(entry.oldest_us) / 1000.0);
+  out += "</section>\n";
+}
+
 void exception_section(std::string& out, const stats::RunStats& run) {
   out += "<section id=\"exceptions\"><h2>Exceptions</h2>\n";
   if (run.book().exceptions().empty()) {
@@ -282,6 +295,7 @@ std::string html_report(const ReportContent& content, std::string_view json_summ
                          return std::pair<const stats::ServiceTimes&, std::uint64_t>(entry.service, entry.service.count);
                        });
   failure_section(out, content.run);
+  in_flight_section(out, content.run);
   exception_section(out, content.run);
   out += "</main>\n<script type=\"application/json\" id=\"cicada-report-data\">";
   out += script_safe(json_summary);

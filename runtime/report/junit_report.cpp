@@ -52,6 +52,9 @@ std::string junit_report(const ReportContent& content) {
   property("duration_s", seconds);
   property("requests", std::to_string(content.run.book().total().num_requests));
   property("failures", std::to_string(content.run.book().total().num_failures));
+  std::uint64_t in_flight = 0;
+  for (const auto& [key, entry] : content.run.book().in_flight_at_stop()) in_flight += entry.count;
+  property("in_flight_at_stop", std::to_string(in_flight));
   property("exit_code", std::to_string(info.exit_code));
   out += "    </properties>\n";
   for (const ThresholdResult& result : content.thresholds) {

@@ -199,6 +199,8 @@ std::string RunReports::finish(const RunInfo& info, const stats::RunStats& run,
   if (!outputs_.csv_prefix.empty()) {
     rewrite_csv(run);
     if (!thresholds.empty()) write_file(thresholds_csv(outputs_.csv_prefix), csv::thresholds_file(thresholds));
+    if (!run.book().in_flight_at_stop().empty())
+      write_file(outputs_.csv_prefix + "_in_flight.csv", csv::in_flight_file(run));
     if (outputs_.open_model) write_file(iterations_csv(outputs_.csv_prefix), csv::iterations_file(info, run));
   }
   if (history_file_) {

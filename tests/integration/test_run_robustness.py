@@ -69,10 +69,20 @@ def test_a_server_that_never_answers_is_not_an_idle_success():
     # Seen: 0 requests and exit code 0 against a hung server.
     with start_misbehaving_server() as server, tempfile.TemporaryDirectory() as directory:
         summary = pathlib.Path(directory) / "summary.json"
+        folder = pathlib.Path(directory)
         result = run_cicada(["run", SCENARIOS / "robust_never_answered.lua", "-H", server.url, "-u", "3", "-r", "100",
-                             "-t", "2s", "--json-file", summary], timeout=60)
+                             "-t", "2s", "--json-file", summary, "--csv", folder / "run", "--html", folder / "run.html",
+                             "--junit", folder / "junit.xml"], timeout=60)
         received = server.requests("/never-respond")
         document = json.loads(summary.read_text())
+        in_flight_csv = (folder / "run_in_flight.csv").read_text().splitlines()
+        html = (folder / "run.html").read_text()
+        junit = (folder / "junit.xml").read_text()
+    # Every report says it.
+    assert in_flight_csv[0] == "Type,Name,Count,Oldest (ms)", in_flight_csv
+    assert len(in_flight_csv) == 2 and in_flight_csv[1].startswith("GET,/never-respond,3,"), in_flight_csv
+    assert "Requests in flight at the stop" in html and "/never-respond" in html
+    assert '<property name="in_flight_at_stop" value="3"/>' in junit, junit
     assert result.returncode == 1, result.stderr
     assert "No request completed: 3 were still waiting for an answer at the stop" in result.stderr, result.stderr
     assert document["run"]["exit_code"] == 1

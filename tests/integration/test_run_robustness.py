@@ -127,8 +127,19 @@ def test_reports_to_devices_are_written_in_place_and_symlinks_followed():
     assert summary["entries"][0]["num_requests"] == 1
 
 
+def _is_asan_build():
+    with open(cicada_bin(), "rb") as binary:
+        return b"__asan_init" in binary.read()
+
+
 def test_batch_beyond_the_open_file_limit_fails_each_request_and_stays_bounded():
     # Seen: 90% CPU, 135 MB -> 942 MB in 15 s, nothing recorded, -t ignored.
+    if _is_asan_build():
+        # UBSan checks a vptr by probing memory through a pipe of its own: with every descriptor
+        # taken, the probe fails and it reports a false "invalid vptr". The release and
+        # ThreadSanitizer builds run this test.
+        print("skipped under AddressSanitizer/UBSan: the sanitizer needs free file descriptors")
+        return
     def limit_files():
         resource.setrlimit(resource.RLIMIT_NOFILE, (150, 150))
 

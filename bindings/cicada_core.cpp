@@ -42,11 +42,15 @@ int core_sleep(lua_State* L) {
 // the iteration budget is used up the user is parked here; in the open model it waits here
 // for the arrival schedule, which resumes it with true.
 int core_begin_iteration(lua_State* L) {
-  vu::Vu* user = running_user_or_error(L, "begin_iteration");
+  loop::ThreadContext* ctx = context(L);
+  vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
+  if (!user) return luaL_error(L, "begin_iteration can only be called from a user (a task, on_start or on_stop)");
   // begin_iteration(task name): published for the coordinator's watchdog (see RunningTask).
-  if (loop::RunningTask* running = context(L)->running_task; running && lua_type(L, 1) == LUA_TSTRING) {
-    running->class_index.store(user->class_index, std::memory_order_relaxed);
-    running->task.store(lua_tostring(L, 1), std::memory_order_relaxed);
+  if (loop::RunningTask* running = ctx->running_task) {
+    if (const char* task = lua_tolstring(L, 1, nullptr)) {
+      running->class_index.store(user->class_index, std::memory_order_relaxed);
+      running->task.store(task, std::memory_order_relaxed);
+    }
   }
   switch (user->scheduler->begin_iteration(user)) {
     case vu::Scheduler::IterationStart::Go:
@@ -95,9 +99,18 @@ int core_rate(lua_State* L) { return push_number_or_parsed(L, cli::parse_rate); 
 // without I/O and a zero wait would otherwise keep the thread from stopping or reporting.
 int core_end_task(lua_State* L) {
   vu::Vu* user = running_user_or_error(L, "end_task");
+  lua_pushboolean(L, user->scheduler->end_task(user, L));
+  return 1;
+}
+
+// task_boundary() -> go on?  end_task() between two tasks of the user's loop: a user that has
+// not waited on anything since the last boundary first gives the loop a turn, since a task
+// without I/O and a zero wait would otherwise keep the thread from stopping or reporting.
+int core_task_boundary(lua_State* L) {
+  vu::Vu* user = running_user_or_error(L, "task_boundary");
   vu::Scheduler* scheduler = user->scheduler;
-  bool go_on = scheduler->end_task(user, L);
-  if (lua_toboolean(L, 1) && scheduler->must_yield_at_boundary(user)) {
+  const bool go_on = scheduler->end_task(user, L);
+  if (scheduler->must_yield_at_boundary(user)) {
     scheduler->yield_to_loop(user, go_on);
     return lua_yield(L, 0);
   }
@@ -214,6 +227,7 @@ int luaopen_cicada_core(lua_State* L) {
   static const luaL_Reg functions[] = {
       {"sleep", core_sleep},
       {"begin_iteration", core_begin_iteration},
+      {"task_boundary", core_task_boundary},
       {"open_model", core_open_model},
       {"duration", core_duration},
       {"rate", core_rate},

@@ -814,7 +814,8 @@ local function waiter(owner)
   end
 end
 
-local begin_iteration, end_task, sleep = core.begin_iteration, core.end_task, core.sleep
+local begin_iteration, end_task, task_boundary, sleep = core.begin_iteration, core.end_task, core.task_boundary,
+  core.sleep
 
 local run_taskset
 local shared_picker
@@ -827,7 +828,7 @@ local function run_entry(entry, target, user)
   -- for the arrival schedule. False: --iterations-per-user is reached, the user ends.
   if not begin_iteration(entry.name) then error(M.STOP_USER, 0) end
   local ok, err = xpcall(entry.fn, capture_error, target)
-  local go_on = end_task(true)  -- a task boundary: a user that did no I/O gives the loop a turn
+  local go_on = task_boundary()  -- end_task; a user that did no I/O since the last one gives the loop a turn
   if not ok then
     if err == M.STOP_USER or getmetatable(err) == Interrupt then error(err, 0) end
     report(err, user)

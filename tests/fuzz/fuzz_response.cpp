@@ -7,38 +7,18 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <optional>
 #include <string>
 
-#include "runtime/http/connection.h"
-#include "runtime/http/http_runtime.h"
-#include "tests/unit/http/scripted_server.h"
+#include "tests/unit/http/loopback_client.h"
 
 namespace {
 
 using namespace cicada;
 
-struct Rig {
-  uv_loop_t loop{};
-  std::optional<http::HttpRuntime> runtime;
-  std::optional<testing::ScriptedServer> server;
-  http::Connection* connection = nullptr;
+struct Rig : testing::LoopbackClient {
   bool done = false;
-  uv_timer_t guard{};
 
-  Rig() {
-    uv_loop_init(&loop);
-    runtime.emplace(&loop);
-    server.emplace(&loop);
-    http::Url endpoint;
-    endpoint.scheme = "http";
-    endpoint.host = "127.0.0.1";
-    endpoint.port = static_cast<std::uint16_t>(server->port());
-    endpoint.path = "/";
-    connection = new http::Connection(&*runtime, endpoint);
-    uv_timer_init(&loop, &guard);
-    guard.data = this;
-  }
+  Rig() { guard.data = this; }
 
   void exchange(std::string reply) {
     server->push({std::move(reply), /*close_after=*/true});

@@ -6,6 +6,7 @@
 
 #include "runtime/http/connection.h"
 #include "runtime/http/http_runtime.h"
+#include "loopback_client.h"
 #include "scripted_server.h"
 
 using namespace cicada;
@@ -14,36 +15,11 @@ using cicada::testing::ScriptedServer;
 
 namespace {
 
-struct Harness {
-  uv_loop_t loop{};
+struct Harness : cicada::testing::LoopbackClient {
   int completions = 0;
-  std::optional<http::HttpRuntime> runtime;
-  std::optional<ScriptedServer> server;
-  http::Connection* connection = nullptr;
   std::optional<http::ResponseData> result;
-  uv_timer_t guard{};
 
-  Harness() {
-    uv_loop_init(&loop);
-    runtime.emplace(&loop);
-    server.emplace(&loop);
-    http::Url endpoint;
-    endpoint.scheme = "http";
-    endpoint.host = "127.0.0.1";
-    endpoint.port = static_cast<std::uint16_t>(server->port());
-    endpoint.path = "/";
-    connection = new http::Connection(&*runtime, endpoint);
-    uv_timer_init(&loop, &guard);
-  }
-
-  ~Harness() {
-    connection->destroy();
-    server->close();
-    runtime->shutdown();
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop) == 0);
-  }
+  ~Harness() { CHECK(close()); }
 
   // Sends one request and runs the loop until it completes (or a 5 s guard expires).
   http::ResponseData exchange(const std::string& method, const std::string& path, double timeout_s = 0,

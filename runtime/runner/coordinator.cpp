@@ -514,9 +514,16 @@ std::string Coordinator::running_task_text(std::size_t worker) const {
 void Coordinator::abandon_silent_workers(const std::vector<std::size_t>& silent) {
   const double now = now_s();
   for (std::size_t i : silent) {
-    const std::string message = "Worker thread " + std::to_string(i + 1) + " did not answer for " +
-                                std::to_string(static_cast<int>(now - worker_last_heard_s_[i])) + " s and was abandoned: " +
-                                running_task_text(i) + "; its numbers since its last answer are lost";
+    const double quiet_s = now - worker_last_heard_s_[i];
+    const std::string who = "Worker thread " + std::to_string(i + 1);
+    // Silent: stuck in a task. Still answering: its users did not finish stopping (on_stop
+    // waiting on a server) within --stop-timeout and the on_stop grace.
+    const std::string message =
+        quiet_s >= kSilentWorkerS
+            ? who + " did not answer for " + std::to_string(static_cast<int>(quiet_s)) + " s and was abandoned: " +
+                  running_task_text(i) + "; its numbers since its last answer are lost"
+            : who + " did not finish stopping its users within --stop-timeout and the on_stop grace, and was "
+                    "abandoned; its numbers since its last answer are lost";
     log_error("%s", message.c_str());
     coordinator_book_.record_exception(message, "");
   }

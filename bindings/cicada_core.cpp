@@ -23,12 +23,13 @@ loop::ThreadContext* context(lua_State* L) {
   return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
 }
 
-vu::Vu* running_user_or_error(lua_State* L, const char* what) {
-  loop::ThreadContext* ctx = context(L);
+vu::Vu* running_user_or_error(lua_State* L, loop::ThreadContext* ctx, const char* what) {
   vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
   if (!user) luaL_error(L, "%s can only be called from a user (a task, on_start or on_stop)", what);
   return user;
 }
+
+vu::Vu* running_user_or_error(lua_State* L, const char* what) { return running_user_or_error(L, context(L), what); }
 
 int core_sleep(lua_State* L) {
   double seconds = luaL_checknumber(L, 1);
@@ -43,8 +44,7 @@ int core_sleep(lua_State* L) {
 // for the arrival schedule, which resumes it with true.
 int core_begin_iteration(lua_State* L) {
   loop::ThreadContext* ctx = context(L);
-  vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
-  if (!user) return luaL_error(L, "begin_iteration can only be called from a user (a task, on_start or on_stop)");
+  vu::Vu* user = running_user_or_error(L, ctx, "begin_iteration");
   // begin_iteration(task name): published for the coordinator's watchdog (see RunningTask).
   if (loop::RunningTask* running = ctx->running_task) {
     if (const char* task = lua_tolstring(L, 1, nullptr)) {
@@ -94,9 +94,6 @@ int core_rate(lua_State* L) { return push_number_or_parsed(L, cli::parse_rate); 
 
 // After each task run (and after on_start): true to go on, false when the user was asked to
 // stop once its task ended (--stop-timeout).
-// end_task([boundary]) -> go on?  With `boundary` (between two tasks of the loop), a user that
-// has not waited on anything since the last boundary first gives the loop a turn: a task
-// without I/O and a zero wait would otherwise keep the thread from stopping or reporting.
 int core_end_task(lua_State* L) {
   vu::Vu* user = running_user_or_error(L, "end_task");
   lua_pushboolean(L, user->scheduler->end_task(user, L));

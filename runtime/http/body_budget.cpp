@@ -26,8 +26,6 @@ bool BodyBudget::take(std::uint64_t bytes) {
 
 void BodyBudget::give_back(std::uint64_t bytes) { held_bytes.fetch_sub(bytes, std::memory_order_relaxed); }
 
-std::uint64_t BodyBudget::held() { return held_bytes.load(std::memory_order_relaxed); }
-
 bool BodyBudget::first_overrun() { return !overrun_seen.exchange(true, std::memory_order_relaxed); }
 
 }  // namespace cicada::http

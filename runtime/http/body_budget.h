@@ -23,7 +23,6 @@ class BodyBudget {
   // Takes `bytes` (a multiple of kStep); false, with nothing taken, when that would pass the limit.
   static bool take(std::uint64_t bytes);
   static void give_back(std::uint64_t bytes);
-  static std::uint64_t held();
   // True the first time the budget ran out (for the warning).
   static bool first_overrun();
 };

@@ -86,7 +86,6 @@ void Connection::start(const Exchange& exchange) {
   // A body that outgrew the free part of the budget leaves its buffer behind: freed, not kept
   // for reuse (hundreds of idle users would each hold megabytes).
   if (response_.body.capacity() > BodyBudget::kFreeBytes) std::string().swap(response_.body);
-  give_back_budget();
   over_budget_ = false;
   keep_body_ = exchange.limits.max_body != 0;  // the request or its class set max_body
   head_from_ = nullptr;

@@ -527,10 +527,7 @@ void Coordinator::abandon_silent_workers(const std::vector<std::size_t>& silent)
     log_error("%s", message.c_str());
     coordinator_book_.record_exception(message, "");
   }
-  uv_timer_stop(&stats_timer_);
-  stats_.note_time(now);
-  stats_.close_second();
-  if (started_unix_s_ > 0) reports_->on_second(stats_, unix_now_s(), running_users());
+  close_last_second();
   if (stop_reason_.empty()) stop_reason_ = "Stopped";
   finish_report();
   std::fflush(stdout);
@@ -1004,16 +1001,22 @@ void Coordinator::begin_stop(const std::string& reason) {
       deadline, 0);
 }
 
-// Users are gone: test_stop listeners, then teardown, then the report, then quitting.
-void Coordinator::on_users_stopped() {
-  if (phase_ == Phase::Reporting || phase_ == Phase::Finished) return;
-  phase_ = Phase::Reporting;
-  uv_timer_stop(&stop_deadline_timer_);
+// The run is ending: the once-a-second stats stop and the second in progress goes into the
+// reports.
+void Coordinator::close_last_second() {
   uv_timer_stop(&stats_timer_);
   stats_.note_time(now_s());
   stats_.close_second();
   check_entry_count();  // a short run may end before its first stats tick
   if (started_unix_s_ > 0) reports_->on_second(stats_, unix_now_s(), running_users());
+}
+
+// Users are gone: test_stop listeners, then teardown, then the report, then quitting.
+void Coordinator::on_users_stopped() {
+  if (phase_ == Phase::Reporting || phase_ == Phase::Finished) return;
+  phase_ = Phase::Reporting;
+  uv_timer_stop(&stop_deadline_timer_);
+  close_last_second();
   if (stop_reason_.empty()) stop_reason_ = stop_before_start_.empty() ? "Interrupted before the test started"
                                                                       : stop_before_start_ + " before the test started";
   fire_event("test_stop", nullptr, [this] {

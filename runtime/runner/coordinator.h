@@ -87,6 +87,7 @@ class Coordinator final : public vu::SchedulerListener {
   void print_tick();
   void begin_stop(const std::string& reason);
   void on_users_stopped();
+  void close_last_second();
   void finish_report();
   // Thresholds from cicada.thresholds{} and the options, and the report files, checked before
   // any traffic; false with a message on a malformed threshold or an unwritable file.

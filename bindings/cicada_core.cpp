@@ -11,19 +11,21 @@
 #include "bindings/lua_util.h"
 #include "bindings/modules.h"
 #include "bindings/sample_recorder.h"
-#include "runtime/cli/options.h"
-#include "runtime/loop/thread_context.h"
+#include "runtime/common/parse.h"
+#include "runtime/common/thread_context.h"
+#include "runtime/config/option_table.h"
+#include "runtime/script/thread_context_slot.h"
 #include "runtime/vu/scheduler.h"
 
 namespace cicada::bindings {
 
 namespace {
 
-loop::ThreadContext* context(lua_State* L) {
-  return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
+common::ThreadContext* context(lua_State* L) {
+  return static_cast<common::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
 }
 
-vu::Vu* running_user_or_error(lua_State* L, loop::ThreadContext* ctx, const char* what) {
+vu::Vu* running_user_or_error(lua_State* L, common::ThreadContext* ctx, const char* what) {
   vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
   if (!user) luaL_error(L, "%s can only be called from a user (a task, on_start or on_stop)", what);
   return user;
@@ -43,10 +45,10 @@ int core_sleep(lua_State* L) {
 // the iteration budget is used up the user is parked here; in the open model it waits here
 // for the arrival schedule, which resumes it with true.
 int core_begin_iteration(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   vu::Vu* user = running_user_or_error(L, ctx, "begin_iteration");
   // begin_iteration(task name): published for the coordinator's watchdog (see RunningTask).
-  if (loop::RunningTask* running = ctx->running_task) {
+  if (common::RunningTask* running = ctx->running_task) {
     if (const char* task = lua_tolstring(L, 1, nullptr)) {
       running->class_index.store(user->class_index, std::memory_order_relaxed);
       running->task.store(task, std::memory_order_relaxed);
@@ -68,7 +70,7 @@ int core_begin_iteration(lua_State* L) {
 // True on a worker running the open model: iterations follow the arrival schedule, so users
 // do not wait between tasks.
 int core_open_model(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   lua_pushboolean(L, ctx->scheduler && ctx->scheduler->arrivals());
   return 1;
 }
@@ -87,10 +89,10 @@ int push_number_or_parsed(lua_State* L, std::optional<double> (*parse)(std::stri
 }
 
 // duration("30s") -> 30, duration(12) -> 12.
-int core_duration(lua_State* L) { return push_number_or_parsed(L, cli::parse_duration); }
+int core_duration(lua_State* L) { return push_number_or_parsed(L, common::parse_duration); }
 
 // rate("500/s") -> 500, rate("30/m") -> 0.5, rate(20) -> 20.
-int core_rate(lua_State* L) { return push_number_or_parsed(L, cli::parse_rate); }
+int core_rate(lua_State* L) { return push_number_or_parsed(L, common::parse_rate); }
 
 // After each task run (and after on_start): true to go on, false when the user was asked to
 // stop once its task ended (--stop-timeout).
@@ -126,7 +128,7 @@ int core_park(lua_State* L) {
 int core_exception(lua_State* L) {
   std::string message(to_view(L, 1));
   std::string traceback(to_view(L, 2));
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   if (ctx->scheduler) ctx->scheduler->record_exception(message, traceback);
   return 0;
 }
@@ -135,7 +137,7 @@ int core_exception(lua_State* L) {
 // come from the HTTP client (another protocol, a computed duration), with Locust's units.
 int core_record(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   lua_getfield(L, 1, "method");
   lua_getfield(L, 1, "name");
   lua_getfield(L, 1, "response_time");
@@ -169,7 +171,7 @@ int core_record(lua_State* L) {
 // set_listeners(request_dispatcher|nil, failure_dispatcher|nil): installed by the stdlib when
 // the script listens to `request` / `request_failure`, so requests skip them otherwise.
 int core_set_listeners(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   // The coordinator's own requests (setup, teardown, its events) are not part of the test.
   if (ctx->is_coordinator) return 0;
   int* slots[] = {&ctx->request_listener_ref, &ctx->failure_listener_ref};
@@ -186,7 +188,7 @@ int core_set_listeners(lua_State* L) {
 
 // stop_test(reason): asks the coordinator to stop the whole test.
 int core_stop_test(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   std::string reason = lua_isstring(L, 1) ? lua_tostring(L, 1) : "stop_test() called";
   if (ctx->request_stop) ctx->request_stop(reason);
   return 0;
@@ -218,6 +220,18 @@ int core_host_override(lua_State* L) {
   return 1;
 }
 
+// { users = "number", run_time = "duration", ... }: what cicada.options{} accepts, from the
+// option table (runtime/config/option_table.h).
+int core_option_types(lua_State* L) {
+  lua_newtable(L);
+  for (const config::OptionSpec& spec : config::option_table()) {
+    if (!spec.script_may_set) continue;
+    lua_pushstring(L, config::script_type(spec));
+    lua_setfield(L, -2, config::script_key(spec).c_str());
+  }
+  return 1;
+}
+
 }  // namespace
 
 int luaopen_cicada_core(lua_State* L) {
@@ -238,9 +252,10 @@ int luaopen_cicada_core(lua_State* L) {
       {"thread_index", core_thread_index},
       {"is_coordinator", core_is_coordinator},
       {"host_override", core_host_override},
+      {"option_types", core_option_types},
       {nullptr, nullptr},
   };
-  loop::ThreadContext* ctx = loop::ThreadContext::from(L);
+  common::ThreadContext* ctx = script::thread_context_of(L);
   if (!ctx) return luaL_error(L, "cicada.core loaded outside a cicada thread");
   lua_newtable(L);
   for (const luaL_Reg* fn = functions; fn->name; ++fn) {

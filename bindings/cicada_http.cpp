@@ -27,10 +27,12 @@
 #include "bindings/lua_util.h"
 #include "bindings/modules.h"
 #include "bindings/sample_recorder.h"
+#include "runtime/common/text.h"
+#include "runtime/common/thread_context.h"
 #include "runtime/http/client.h"
 #include "runtime/http/http_runtime.h"
 #include "runtime/http/request_writer.h"
-#include "runtime/loop/thread_context.h"
+#include "runtime/script/thread_context_slot.h"
 #include "runtime/stats/stats_book.h"
 #include "runtime/vu/scheduler.h"
 
@@ -94,7 +96,7 @@ struct PendingRequest {
   vu::Vu* user = nullptr;
   http::Client* client = nullptr;
   http::Connection* connection = nullptr;
-  loop::ThreadContext* context = nullptr;
+  common::ThreadContext* context = nullptr;
   Batch* batch = nullptr;  // set for requests of client:batch{}
   int batch_index = 0;
   bool catch_response = false;
@@ -122,7 +124,7 @@ struct PendingRequest {
 // client:batch{...}: requests in parallel; the user resumes when the last one is done.
 struct Batch {
   vu::Vu* user = nullptr;
-  loop::ThreadContext* context = nullptr;
+  common::ThreadContext* context = nullptr;
   int results_ref = LUA_NOREF;  // the table of responses, filled in order
   std::vector<PendingRequest*> requests;
   std::size_t remaining = 0;
@@ -153,8 +155,8 @@ void release_pending_request(PendingRequest* request) {
   }
 }
 
-loop::ThreadContext* context(lua_State* L) {
-  return static_cast<loop::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
+common::ThreadContext* context(lua_State* L) {
+  return static_cast<common::ThreadContext*>(lua_touserdata(L, lua_upvalueindex(1)));
 }
 
 template <class T>
@@ -172,7 +174,7 @@ T* check_userdata(lua_State* L, int index, const char* metatable_key, const char
 
 // Called by every request: the metatable is compared by address (kept in the thread context)
 // rather than fetched from the registry.
-http::Client* check_client(lua_State* L, int index, const loop::ThreadContext* ctx) {
+http::Client* check_client(lua_State* L, int index, const common::ThreadContext* ctx) {
   auto* client = static_cast<http::Client*>(lua_touserdata(L, index));
   if (client && lua_getmetatable(L, index)) {
     bool same = lua_topointer(L, -1) == ctx->client_metatable;
@@ -189,12 +191,6 @@ LuaResponse* check_response(lua_State* L, int index) {
 
 
 // --- reading options ---------------------------------------------------------------------
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Options of a request, or of a client (a user class's `client = {...}`), read in one pass
 // over the table: each known field lands in a stack slot, an unknown one is an error (a typo
@@ -524,7 +520,7 @@ void write_multipart(lua_State* L, int files_index, int form_index, std::string&
 }
 
 // Reads method/path/opts into `request`. Raises Lua errors for misuse; does no I/O.
-void prepare_request(lua_State* L, loop::ThreadContext* ctx, http::Client* client, std::string_view method,
+void prepare_request(lua_State* L, common::ThreadContext* ctx, http::Client* client, std::string_view method,
                      int path_index, int opts_index, PendingRequest* request) {
   std::size_t path_length = 0;
   const char* path_chars = luaL_checklstring(L, path_index, &path_length);
@@ -840,7 +836,7 @@ void on_exchange_done(void* waiter, http::ResponseData& data) {
 // The last hop is done: make the response, record it (unless the script decides), and hand it
 // to the user (or to its batch).
 void finish_request(PendingRequest* request, http::ResponseData& data, const char* error_override) {
-  loop::ThreadContext* ctx = request->context;
+  common::ThreadContext* ctx = request->context;
   vu::Vu* user = request->user;
   lua_State* L = ctx->main_state;
   lua_checkstack(L, 6);
@@ -886,7 +882,7 @@ void finish_request(PendingRequest* request, http::ResponseData& data, const cha
   user->scheduler->complete(user, 1);
 }
 
-vu::Vu* running_user_or_error(lua_State* L, loop::ThreadContext* ctx) {
+vu::Vu* running_user_or_error(lua_State* L, common::ThreadContext* ctx) {
   vu::Vu* user = ctx->scheduler ? ctx->scheduler->running_user(L) : nullptr;
   if (!user) luaL_error(L, "HTTP requests can only be made from a user (a task, on_start or on_stop)");
   return user;
@@ -917,7 +913,7 @@ PendingRequest* preparing_request() {
   return preparing.get();
 }
 
-PendingRequest* take_prepared(loop::ThreadContext* ctx, http::Client* client, vu::Vu* user) {
+PendingRequest* take_prepared(common::ThreadContext* ctx, http::Client* client, vu::Vu* user) {
   PendingRequest* request = preparing.release();
   request->context = ctx;
   request->client = client;
@@ -927,7 +923,7 @@ PendingRequest* take_prepared(loop::ThreadContext* ctx, http::Client* client, vu
 
 // client:request(method, path, opts) and the verb shortcuts.
 int start_request(lua_State* L, std::string_view method, int path_index, int opts_index) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   http::Client* client = check_client(L, 1, ctx);
   vu::Vu* user = running_user_or_error(L, ctx);
   prepare_request(L, ctx, client, method, path_index, opts_index, preparing_request());
@@ -974,7 +970,7 @@ constexpr char kOptions[] = "OPTIONS";
 
 // client:batch{ {method, path, opts}, ... } -> { response, ... } in the same order.
 int client_batch(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   http::Client* client = check_client(L, 1, ctx);
   luaL_checktype(L, 2, LUA_TTABLE);
   vu::Vu* user = running_user_or_error(L, ctx);
@@ -1009,7 +1005,7 @@ int client_batch(lua_State* L) {
     method_argument(L, item + 1, method);
     // A mistake in item i raises here; the requests prepared so far must go back first.
     lua_pushcfunction(L, [](lua_State* inner) -> int {
-      auto* c = static_cast<loop::ThreadContext*>(lua_touserdata(inner, 1));
+      auto* c = static_cast<common::ThreadContext*>(lua_touserdata(inner, 1));
       auto* cl = static_cast<http::Client*>(lua_touserdata(inner, 2));
       prepare_request(inner, c, cl, method, 3, lua_isnil(inner, 4) ? 0 : 4, preparing_request());
       return 0;
@@ -1167,7 +1163,7 @@ int client_newindex(lua_State* L) {
 // idle_timeout=, max_body=, discard_body=, verify=, cert=, allow_redirects=, max_redirects=,
 // pool = "user"|"thread"})
 int new_client(lua_State* L) {
-  loop::ThreadContext* ctx = context(L);
+  common::ThreadContext* ctx = context(L);
   std::optional<http::Url> base;
   if (!lua_isnoneornil(L, 1)) {
     std::string error;
@@ -1225,7 +1221,7 @@ void push_headers(lua_State* L, int response_index, LuaResponse* response) {
   lua_createtable(L, 0, static_cast<int>(response->header_count));
   for (std::uint32_t i = 0; i < response->header_count; ++i) {
     const http::HeaderSpan& h = response->spans()[i];
-    std::string name = lowercase(response->header_name(h));
+    std::string name = common::lowercase_ascii(response->header_name(h));
     std::string_view value = response->header_value(h);
     lua_pushlstring(L, name.data(), name.size());
     lua_pushvalue(L, -1);
@@ -1251,7 +1247,7 @@ void push_headers(lua_State* L, int response_index, LuaResponse* response) {
 // Case-insensitive lookup for res.headers["Content-Type"].
 int headers_index(lua_State* L) {
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  std::string lowered = lowercase(to_view(L, 2));
+  std::string lowered = common::lowercase_ascii(to_view(L, 2));
   lua_pushlstring(L, lowered.data(), lowered.size());
   lua_rawget(L, 1);
   return 1;
@@ -1288,7 +1284,7 @@ int response_json(lua_State* L) {
 // Records a catch_response response with the script's verdict (`error` empty = success).
 void settle(lua_State* L, LuaResponse* response, std::string_view error) {
   response->awaiting_verdict = false;
-  record_sample(L, loop::ThreadContext::from(L), sample_of(*response, error), 1, 0);
+  record_sample(L, script::thread_context_of(L), sample_of(*response, error), 1, 0);
 }
 
 LuaResponse* check_awaiting_verdict(lua_State* L, const char* method) {
@@ -1394,7 +1390,7 @@ void set_metamethod(lua_State* L, const char* name, lua_CFunction fn) {
 }  // namespace
 
 int luaopen_cicada_http(lua_State* L) {
-  loop::ThreadContext* ctx = loop::ThreadContext::from(L);
+  common::ThreadContext* ctx = script::thread_context_of(L);
   if (!ctx || !ctx->http) return luaL_error(L, "cicada.http loaded outside a cicada thread");
 
   require_module(L, "cicada.json");

@@ -2,7 +2,7 @@
 
 #include <lua.hpp>
 
-#include "runtime/loop/thread_context.h"
+#include "runtime/common/thread_context.h"
 #include "runtime/stats/stats_book.h"
 #include "runtime/vu/scheduler.h"
 
@@ -40,7 +40,7 @@ void push_sample_table(lua_State* L, const Sample& sample, std::uint64_t respons
 
 // The dispatchers catch their listeners' errors themselves; a failure here is a bug in the
 // stdlib, reported rather than allowed to unwind into the loop.
-void call_dispatcher(lua_State* L, loop::ThreadContext* context, int nargs) {
+void call_dispatcher(lua_State* L, common::ThreadContext* context, int nargs) {
   if (lua_pcall(L, nargs, 0, 0) != 0) {
     const char* message = lua_tostring(L, -1);
     context->stats->record_exception(message ? message : "event dispatcher failed", "");
@@ -50,7 +50,7 @@ void call_dispatcher(lua_State* L, loop::ThreadContext* context, int nargs) {
 
 }  // namespace
 
-void record_sample(lua_State* L, loop::ThreadContext* context, const Sample& sample, int response_index,
+void record_sample(lua_State* L, common::ThreadContext* context, const Sample& sample, int response_index,
                    int request_index) {
   // The open model measures from the iteration's scheduled start (docs/load-models.md).
   std::optional<std::uint64_t> lag_us;

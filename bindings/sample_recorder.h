@@ -7,7 +7,7 @@
 
 struct lua_State;
 
-namespace cicada::loop {
+namespace cicada::common {
 struct ThreadContext;
 }
 namespace cicada::vu {
@@ -33,7 +33,7 @@ struct Sample {
 
 // `response_index` / `request_index`: stack slots on L of the response object and the request
 // table handed to listeners (0 when there is none). L must be a state that may run Lua now.
-void record_sample(lua_State* L, loop::ThreadContext* context, const Sample& sample, int response_index,
+void record_sample(lua_State* L, common::ThreadContext* context, const Sample& sample, int response_index,
                    int request_index);
 
 }  // namespace cicada::bindings

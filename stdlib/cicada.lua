@@ -428,14 +428,10 @@ function M.teardown(fn)
   lifecycle.teardown = fn
 end
 
--- What each option of cicada.options{} takes: "duration" and "rate" are strings ("30s",
--- "500/s") or plain numbers (seconds, per second).
-local option_names = {
-  host = "string", users = "number", spawn_rate = "number", run_time = "duration", iterations = "number",
-  threads = "number", tags = "table", exclude_tags = "table", stop_timeout = "duration",
-  exit_code_on_error = "number", iterations_per_user = "number", arrival_rate = "rate", max_users = "number",
-  max_queue_time = "duration", max_body_memory = "number",
-}
+-- What each option of cicada.options{} takes, from the option table of the runtime
+-- (runtime/config/option_table.cpp): "duration" and "rate" are strings ("30s", "500/s") or plain
+-- numbers (seconds, per second).
+local option_names = core.option_types()
 
 --- cicada.options{host=, users=, spawn_rate=, run_time=, ...}: defaults for the command line
 -- options; a config file, CICADA_* variables and the command line override them.

@@ -1,4 +1,4 @@
-// cicada: load-testing runtime. Subcommands: run (default), target, version, help.
+// cicada: load-testing runtime. Subcommands: run (default), target, options, version, help.
 #include <malloc.h>
 #include <sys/resource.h>
 
@@ -16,6 +16,7 @@ void print_usage(std::FILE* out) {
   std::fprintf(out,
                "usage: cicada run SCRIPT [USERCLASS...] [-H URL] [-u N] [-r N] [-t TIME] [options]\n"
                "       cicada target [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+               "       cicada options [--markdown]\n"
                "       cicada version\n"
                "\n"
                "Run 'cicada run --help' or 'cicada target --help' for the options of each.\n");
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "run") return cicada::cli::run_main(argc - 1, argv + 1);
+  if (command == "options") return cicada::cli::options_main(argc - 1, argv + 1);
   if (command == "target") return cicada::target::target_main(argc - 1, argv + 1);
   if (command == "version" || command == "--version" || command == "-V") {
     std::printf("cicada %s\n", CICADA_VERSION);

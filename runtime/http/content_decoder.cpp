@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "runtime/common/text.h"
+
 namespace cicada::http {
 
 namespace {
@@ -22,12 +24,6 @@ constexpr int kGzipOrZlibWindowBits = MAX_WBITS + 32;  // either header, detecte
 
 bool equals_ci(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 // RFC 1950 2.2: compression method 8 (deflate), a window of at most 32 KiB, and a check value
@@ -52,7 +48,7 @@ std::optional<ContentDecoder::Encoding> ContentDecoder::parse(std::string_view c
   Encoding result = Encoding::Identity;
   while (!content_encoding.empty()) {
     const std::size_t comma = content_encoding.find(',');
-    const std::string_view entry = trim(content_encoding.substr(0, comma));
+    const std::string_view entry = common::trim_whitespace(content_encoding.substr(0, comma));
     content_encoding = comma == std::string_view::npos ? std::string_view{} : content_encoding.substr(comma + 1);
     if (entry.empty() || equals_ci(entry, "identity")) continue;
     Encoding coding;

@@ -1,27 +1,15 @@
 #include "runtime/http/cookie_jar.h"
 
-#include <arpa/inet.h>
-#include <strings.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
 #include <limits>
+
+#include "runtime/common/text.h"
 
 namespace cicada::http {
 
 namespace {
-
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_wsp(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_wsp(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool equals_ci(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -113,7 +101,7 @@ int month_of_token(std::string_view token) {
                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
   if (token.size() < 3) return 0;
   for (int i = 0; i < 12; ++i)
-    if (equals_ci(token.substr(0, 3), kMonths[i])) return i + 1;
+    if (common::equals_ignoring_case(token.substr(0, 3), kMonths[i])) return i + 1;
   return 0;
 }
 
@@ -162,10 +150,10 @@ std::optional<std::int64_t> parse_cookie_date(std::string_view text) {
 
 bool domain_matches(std::string_view host, std::string_view domain) {
   if (domain.empty()) return false;
-  if (equals_ci(host, domain)) return true;
+  if (common::equals_ignoring_case(host, domain)) return true;
   if (host.size() <= domain.size() || is_ip_address(host)) return false;
   std::size_t boundary = host.size() - domain.size();
-  return host[boundary - 1] == '.' && equals_ci(host.substr(boundary), domain);
+  return host[boundary - 1] == '.' && common::equals_ignoring_case(host.substr(boundary), domain);
 }
 
 bool path_matches(std::string_view request_path, std::string_view cookie_path) {
@@ -191,8 +179,8 @@ bool CookieJar::store(std::string_view set_cookie, std::string_view scheme, std:
   std::string_view attributes = pair_end == std::string_view::npos ? std::string_view{} : set_cookie.substr(pair_end + 1);
   const std::size_t equals = pair.find('=');
   if (equals == std::string_view::npos) return false;
-  const std::string_view name = trim(pair.substr(0, equals));
-  const std::string_view value = trim(pair.substr(equals + 1));
+  const std::string_view name = common::trim_whitespace(pair.substr(0, equals));
+  const std::string_view value = common::trim_whitespace(pair.substr(equals + 1));
   if (name.empty() || has_control_char(name) || has_control_char(value)) return false;
   if (name.size() + value.size() > kMaxCookieBytes) return false;
 
@@ -206,13 +194,13 @@ bool CookieJar::store(std::string_view set_cookie, std::string_view scheme, std:
     const std::string_view attribute = attributes.substr(0, end);
     attributes = end == std::string_view::npos ? std::string_view{} : attributes.substr(end + 1);
     const std::size_t attribute_equals = attribute.find('=');
-    const std::string_view key = trim(attribute.substr(0, attribute_equals));
+    const std::string_view key = common::trim_whitespace(attribute.substr(0, attribute_equals));
     const std::string_view argument =
-        attribute_equals == std::string_view::npos ? std::string_view{} : trim(attribute.substr(attribute_equals + 1));
+        attribute_equals == std::string_view::npos ? std::string_view{} : common::trim_whitespace(attribute.substr(attribute_equals + 1));
     if (argument.size() > kMaxAttributeBytes) continue;
-    if (equals_ci(key, "expires")) {
+    if (common::equals_ignoring_case(key, "expires")) {
       if (auto when = parse_cookie_date(argument)) expires_expiry = *when;
-    } else if (equals_ci(key, "max-age")) {
+    } else if (common::equals_ignoring_case(key, "max-age")) {
       if (auto seconds = parse_max_age(argument)) {
         // Zero or less means "already expired"; otherwise now + seconds, saturating.
         if (*seconds <= 0) max_age_expiry = 0;
@@ -220,15 +208,15 @@ bool CookieJar::store(std::string_view set_cookie, std::string_view scheme, std:
                                   ? std::numeric_limits<std::int64_t>::max()
                                   : now_s + *seconds;
       }
-    } else if (equals_ci(key, "domain")) {
+    } else if (common::equals_ignoring_case(key, "domain")) {
       // An empty Domain is ignored; ".example.com" means "example.com".
       if (!argument.empty()) domain_attribute = lower(argument.front() == '.' ? argument.substr(1) : argument);
-    } else if (equals_ci(key, "path")) {
+    } else if (common::equals_ignoring_case(key, "path")) {
       // A Path that is not absolute falls back to the default path.
       path_attribute = !argument.empty() && argument.front() == '/' ? std::optional(argument) : std::nullopt;
-    } else if (equals_ci(key, "secure")) {
+    } else if (common::equals_ignoring_case(key, "secure")) {
       secure = true;
-    } else if (equals_ci(key, "httponly")) {
+    } else if (common::equals_ignoring_case(key, "httponly")) {
       http_only = true;
     }
   }
@@ -276,7 +264,7 @@ void CookieJar::header_for(std::string_view scheme, std::string_view host, std::
                            std::string& out) {
   if (cookies_.empty()) return;  // most load tests: nothing to match, sort or expire
   drop_expired(now_s);
-  const bool secure_channel = equals_ci(scheme, "https");
+  const bool secure_channel = common::equals_ignoring_case(scheme, "https");
   const std::string_view request_host = unbracket(host);
   std::string_view request_path = path_only(path);
   if (request_path.empty()) request_path = "/";
@@ -286,7 +274,7 @@ void CookieJar::header_for(std::string_view scheme, std::string_view host, std::
     const Cookie& cookie = cookies_[i];
     if (cookie.secure && !secure_channel) continue;
     const bool host_ok =
-        cookie.host_only ? equals_ci(request_host, cookie.domain) : domain_matches(request_host, cookie.domain);
+        cookie.host_only ? common::equals_ignoring_case(request_host, cookie.domain) : domain_matches(request_host, cookie.domain);
     if (host_ok && path_matches(request_path, cookie.path)) matching_.push_back(i);
   }
   std::sort(matching_.begin(), matching_.end(),
@@ -323,7 +311,7 @@ bool CookieJar::remove(std::string_view name, std::string_view domain, std::stri
   domain = unbracket(domain);
   if (!domain.empty() && domain.front() == '.') domain.remove_prefix(1);
   return std::erase_if(cookies_, [&](const Cookie& cookie) {
-           return cookie.name == name && (domain.empty() || equals_ci(cookie.domain, domain)) &&
+           return cookie.name == name && (domain.empty() || common::equals_ignoring_case(cookie.domain, domain)) &&
                   (path.empty() || cookie.path == path);
          }) > 0;
 }

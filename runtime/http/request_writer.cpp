@@ -1,17 +1,13 @@
 #include "runtime/http/request_writer.h"
 
-#include <strings.h>
-
 #include <charconv>
 #include <cstring>
+
+#include "runtime/common/text.h"
 
 namespace cicada::http {
 
 namespace {
-
-bool equals_ci(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 struct KnownName {
   std::string_view name;
@@ -32,7 +28,7 @@ constexpr KnownName kKnownNames[] = {
 
 std::uint32_t flag_of(std::string_view name) {
   for (const KnownName& known : kKnownNames)
-    if (equals_ci(name, known.name)) return known.flag;
+    if (common::equals_ignoring_case(name, known.name)) return known.flag;
   return 0;
 }
 
@@ -70,7 +66,7 @@ void HeaderBlock::remove(std::string_view name) {
     std::size_t end = rest.find("\r\n");
     std::string_view line = rest.substr(0, end + 2);
     rest.remove_prefix(line.size());
-    if (!equals_ci(line.substr(0, line.find(':')), name)) kept.append(line);
+    if (!common::equals_ignoring_case(line.substr(0, line.find(':')), name)) kept.append(line);
   }
   lines_.swap(kept);
   known_ &= ~flag_of(name);

@@ -7,9 +7,9 @@
 #include <variant>
 #include <vector>
 
-#include "runtime/runner/arrival_schedule.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/stats/stats_book.h"
+#include "runtime/vu/arrival_schedule.h"
 
 namespace cicada::loop {
 
@@ -20,7 +20,7 @@ struct SpawnUsers {
 };
 // The open model: this thread's part of the arrival schedule. Sent before SpawnUsers.
 struct SetupArrivals {
-  runner::ArrivalSchedule schedule;
+  vu::ArrivalSchedule schedule;
   int threads = 1;
   std::int64_t iteration_limit = -1;  // --iterations (over all threads); -1 = none
   double max_queue_time_s = 10;

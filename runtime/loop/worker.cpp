@@ -2,8 +2,9 @@
 
 #include <uv.h>
 
+#include "bindings/modules.h"
+#include "runtime/common/thread_context.h"
 #include "runtime/http/http_runtime.h"
-#include "runtime/loop/thread_context.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/stats_book.h"
 #include "runtime/vu/arrivals.h"
@@ -15,7 +16,7 @@ namespace cicada::loop {
 class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDispatcher::Listener {
  public:
   Thread(const WorkerConfig& config, Mailbox<WorkerEvent>* coordinator, Mailbox<WorkerCommand>* inbox,
-         RunningTask* running_task)
+         common::RunningTask* running_task)
       : config_(config), coordinator_(coordinator), inbox_(inbox) {
     context_.running_task = running_task;
   }
@@ -36,7 +37,7 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
       for (auto& command : commands) std::visit([this](auto& c) { handle(c); }, command);
     });
 
-    script_ = std::make_unique<script::ScriptHost>(&context_);
+    script_ = std::make_unique<script::ScriptHost>(&context_, bindings::kNativeModules);
     WorkerReady ready;
     ready.worker = config_.index;
     std::vector<script::UserClassInfo> classes;
@@ -78,7 +79,7 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
   void handle(SetupArrivals& command) {
     if (!scheduler_ || arrivals_) return;
     vu::ArrivalDispatcher::Plan plan;
-    plan.arrivals = runner::ThreadArrivals(std::move(command.schedule), config_.index, command.threads,
+    plan.arrivals = vu::ThreadArrivals(std::move(command.schedule), config_.index, command.threads,
                                            command.iteration_limit);
     plan.has_iteration_limit = command.iteration_limit >= 0;
     plan.max_queue_time_s = command.max_queue_time_s;
@@ -139,7 +140,7 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
   uv_loop_t loop_{};
   stats::StatsBook stats_;
   std::unique_ptr<http::HttpRuntime> http_;
-  ThreadContext context_;
+  common::ThreadContext context_;
   std::unique_ptr<script::ScriptHost> script_;
   std::unique_ptr<vu::Scheduler> scheduler_;
   std::unique_ptr<vu::ArrivalDispatcher> arrivals_;  // the open model only

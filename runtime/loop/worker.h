@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/common/thread_context.h"
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
-#include "runtime/loop/thread_context.h"
 
 namespace cicada::loop {
 
@@ -38,14 +38,14 @@ class Worker {
   void post(WorkerCommand command) { inbox_.post(std::move(command)); }
   void join();
   // The task its users last started (any thread may read it).
-  const RunningTask& running_task() const { return running_task_; }
+  const common::RunningTask& running_task() const { return running_task_; }
 
  private:
   class Thread;
   WorkerConfig config_;
   Mailbox<WorkerEvent>* coordinator_;
   Mailbox<WorkerCommand> inbox_;
-  RunningTask running_task_;
+  common::RunningTask running_task_;
   std::thread thread_;
 };
 

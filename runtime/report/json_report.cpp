@@ -5,128 +5,34 @@
 #include <optional>
 #include <vector>
 
+#include "runtime/common/json.h"
 #include "runtime/report/percentiles.h"
 #include "runtime/report/report_rows.h"
-#include "runtime/target/json_text.h"
 
 namespace cicada::report {
 
 namespace {
 
-// Writes JSON in order, placing the commas: begin_object(), key("a"), number(1), end_object().
-class JsonWriter {
- public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+using JsonWriter = common::json::Writer;
 
-  void begin_object() { open('{'); }
-  void end_object() { close('}'); }
-  void begin_array() { open('['); }
-  void end_array() { close(']'); }
-  void key(std::string_view name) {
-    separate();
-    target::json::append_string(out_, name);
-    out_ += ':';
-    after_key_ = true;
+// A count (never written as 1e+05), or null.
+void optional_count(JsonWriter& json, std::string_view name, const std::optional<std::uint64_t>& value) {
+  json.key(name);
+  if (value) {
+    json.integer(*value);
+  } else {
+    json.null();
   }
-  void string(std::string_view value) {
-    separate();
-    target::json::append_string(out_, value);
-  }
-  void integer(std::uint64_t value) {
-    separate();
-    out_ += std::to_string(value);
-  }
-  void number(double value) {
-    separate();
-    if (!std::isfinite(value)) {
-      out_ += "null";
-      return;
-    }
-    // The shortest text that reads back exactly; in plain decimals for the magnitudes reports
-    // hold (100000 rather than 1e+05, which is valid JSON but surprises people and tools).
-    char text[64];
-    const double magnitude = std::fabs(value);
-    const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
-    auto [end, ec] = plain ? std::to_chars(text, text + sizeof text, value, std::chars_format::fixed)
-                           : std::to_chars(text, text + sizeof text, value);
-    out_.append(text, ec == std::errc{} ? end : text);
-  }
-  void boolean(bool value) {
-    separate();
-    out_ += value ? "true" : "false";
-  }
-  void null() {
-    separate();
-    out_ += "null";
-  }
+}
 
-  void field(std::string_view name, std::string_view value) {
-    key(name);
-    string(value);
+void optional_field(JsonWriter& json, std::string_view name, const std::optional<double>& value) {
+  json.key(name);
+  if (value) {
+    json.number(*value);
+  } else {
+    json.null();
   }
-  void field(std::string_view name, const char* value) {
-    key(name);
-    string(value);
-  }
-  void field(std::string_view name, std::uint64_t value) {
-    key(name);
-    integer(value);
-  }
-  void field(std::string_view name, int value) {
-    key(name);
-    number(value);
-  }
-  void field(std::string_view name, double value) {
-    key(name);
-    number(value);
-  }
-  void field(std::string_view name, bool value) {
-    key(name);
-    boolean(value);
-  }
-  // A count (never written as 1e+05), or null.
-  void optional_count(std::string_view name, const std::optional<std::uint64_t>& value) {
-    key(name);
-    if (value) {
-      integer(*value);
-    } else {
-      null();
-    }
-  }
-  void optional_field(std::string_view name, const std::optional<double>& value) {
-    key(name);
-    if (value) {
-      number(*value);
-    } else {
-      null();
-    }
-  }
-
- private:
-  void separate() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
-    }
-    if (!first_.empty()) {
-      if (!first_.back()) out_ += ',';
-      first_.back() = false;
-    }
-  }
-  void open(char bracket) {
-    separate();
-    out_ += bracket;
-    first_.push_back(true);
-  }
-  void close(char bracket) {
-    out_ += bracket;
-    first_.pop_back();
-  }
-
-  std::string& out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
-  bool after_key_ = false;
-};
+}
 
 // "p50", "p99.9": the names thresholds use too.
 std::string percentile_key(const char* label) {
@@ -228,8 +134,8 @@ void write_run(JsonWriter& json, const ReportContent& content) {
   json.end_array();
   json.field("users", info.users);
   json.field("spawn_rate", info.spawn_rate);
-  json.optional_field("run_time_s", info.run_time_s > 0 ? std::optional<double>(info.run_time_s) : std::nullopt);
-  json.optional_field("iterations", info.iterations >= 0 ? std::optional<double>(static_cast<double>(info.iterations))
+  optional_field(json, "run_time_s", info.run_time_s > 0 ? std::optional<double>(info.run_time_s) : std::nullopt);
+  optional_field(json, "iterations", info.iterations >= 0 ? std::optional<double>(static_cast<double>(info.iterations))
                                                          : std::nullopt);
   json.field("threads", info.threads);
   json.field("start_time", iso8601_utc(info.start_unix_s));
@@ -246,10 +152,10 @@ void write_run(JsonWriter& json, const ReportContent& content) {
   } else {
     json.string(info.load_shape);
   }
-  json.optional_count("iterations_per_user", info.iterations_per_user >= 0
+  optional_count(json, "iterations_per_user", info.iterations_per_user >= 0
                                                  ? std::optional<std::uint64_t>(info.iterations_per_user)
                                                  : std::nullopt);
-  json.optional_field("arrival_rate", info.open_model ? std::optional<double>(info.arrival_rate) : std::nullopt);
+  optional_field(json, "arrival_rate", info.open_model ? std::optional<double>(info.arrival_rate) : std::nullopt);
   json.key("rate_stages");
   json.begin_array();
   for (const auto& [duration_s, rate] : info.rate_stages) {
@@ -259,8 +165,8 @@ void write_run(JsonWriter& json, const ReportContent& content) {
     json.end_object();
   }
   json.end_array();
-  json.optional_count("max_users", info.open_model ? std::optional<std::uint64_t>(info.max_users) : std::nullopt);
-  json.optional_field("max_queue_time_s", info.open_model ? std::optional<double>(info.max_queue_time_s) : std::nullopt);
+  optional_count(json, "max_users", info.open_model ? std::optional<std::uint64_t>(info.max_users) : std::nullopt);
+  optional_field(json, "max_queue_time_s", info.open_model ? std::optional<double>(info.max_queue_time_s) : std::nullopt);
   json.end_object();
 }
 
@@ -272,10 +178,10 @@ void write_iterations(JsonWriter& json, const ReportContent& content) {
   json.begin_object();
   json.field("started", book.iterations_started());
   json.field("dropped", book.iterations_dropped());
-  json.optional_count("due", info.open_model ? std::optional<std::uint64_t>(info.iterations_due) : std::nullopt);
-  json.optional_field("duration_s", open_only(info.arrivals_duration_s));
-  json.optional_field("target_rate", open_only(info.achieved_rate(info.iterations_due)));
-  json.optional_field("achieved_rate", open_only(info.achieved_rate(book.iterations_started())));
+  optional_count(json, "due", info.open_model ? std::optional<std::uint64_t>(info.iterations_due) : std::nullopt);
+  optional_field(json, "duration_s", open_only(info.arrivals_duration_s));
+  optional_field(json, "target_rate", open_only(info.achieved_rate(info.iterations_due)));
+  optional_field(json, "achieved_rate", open_only(info.achieved_rate(book.iterations_started())));
   json.end_object();
 }
 
@@ -291,7 +197,7 @@ void write_thresholds(JsonWriter& json, const std::vector<ThresholdResult>& resu
     json.field("limit", t.limit);
     json.field("limit_text", t.limit_text);
     json.field("unit", t.unit());
-    json.optional_field("value", result.measurement.has_data ? std::optional<double>(result.measurement.value)
+    optional_field(json, "value", result.measurement.has_data ? std::optional<double>(result.measurement.value)
                                                               : std::nullopt);
     json.field("value_text", format_threshold_value(t, result.measurement));
     json.field("passed", result.passed);
@@ -314,14 +220,14 @@ void write_history(JsonWriter& json, const std::vector<HistoryPoint>& history) {
     json.field("users", point.users);
     json.field("rps", point.rps);
     json.field("failures_per_s", point.failures_per_s);
-    json.optional_field("p50_ms", point.p50_ms);
-    json.optional_field("p95_ms", point.p95_ms);
-    json.optional_field("p99_ms", point.p99_ms);
+    optional_field(json, "p50_ms", point.p50_ms);
+    optional_field(json, "p95_ms", point.p95_ms);
+    optional_field(json, "p99_ms", point.p99_ms);
     json.field("requests", point.requests);
     json.field("failures", point.failures);
     json.field("iterations_per_s", point.iterations_per_s);
     json.field("dropped_per_s", point.dropped_per_s);
-    json.optional_field("service_p99_ms", point.service_p99_ms);
+    optional_field(json, "service_p99_ms", point.service_p99_ms);
     json.end_object();
   }
   json.end_array();

@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <set>
 
-#include "runtime/cli/options.h"
+#include "runtime/common/parse.h"
+#include "runtime/common/text.h"
 #include "runtime/report/text_format.h"
 
 namespace cicada::report {
@@ -17,18 +18,6 @@ constexpr std::string_view kKnownMetrics =
     "avg, min, max, median, a percentile such as p95 or p99.9, rps, failures, error_rate, requests, "
     "dropped_iterations";
 constexpr std::string_view kExpressionShape = "[METHOD name | name] METRIC OP VALUE, like p95<100ms";
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A plain non-negative decimal number: digits with at most one '.'.
 std::optional<double> parse_plain_number(std::string_view text) {
@@ -68,7 +57,7 @@ std::optional<Comparison> parse_comparison(std::string_view text) {
 
 // Fills metric, percentile and metric_name from "p95", "P(99.9)", "median", "error_rate".
 bool parse_metric(std::string_view token, Threshold* out, std::string* error) {
-  const std::string name = lowercase(token);
+  const std::string name = common::lowercase_ascii(token);
   struct Named {
     const char* name;
     ThresholdMetric metric;
@@ -110,7 +99,7 @@ bool parse_metric(std::string_view token, Threshold* out, std::string* error) {
 
 // Fills comparison, limit and limit_text from "<100ms", ">= 1000", "<1%".
 bool parse_condition(std::string_view condition, Threshold* out, std::string* error) {
-  condition = trim(condition);
+  condition = common::trim_space(condition);
   std::size_t op_length = 0;
   while (op_length < condition.size() && kOperatorChars.find(condition[op_length]) != std::string_view::npos) ++op_length;
   const std::string_view op = condition.substr(0, op_length);
@@ -120,7 +109,7 @@ bool parse_condition(std::string_view condition, Threshold* out, std::string* er
                         : "unknown comparison '" + std::string(op) + "' (use <, <=, >, >=, == or !=)";
     return false;
   }
-  const std::string_view value = trim(condition.substr(op_length));
+  const std::string_view value = common::trim_space(condition.substr(op_length));
   std::size_t number_length = 0;
   while (number_length < value.size() &&
          (std::isdigit(static_cast<unsigned char>(value[number_length])) || value[number_length] == '.'))
@@ -130,8 +119,8 @@ bool parse_condition(std::string_view condition, Threshold* out, std::string* er
     *error = "expected a number after '" + std::string(op) + "', got '" + std::string(value) + "'";
     return false;
   }
-  const std::string_view written_unit = trim(value.substr(number_length));
-  const std::string unit = lowercase(written_unit);
+  const std::string_view written_unit = common::trim_space(value.substr(number_length));
+  const std::string unit = common::lowercase_ascii(written_unit);
   const std::string not_unit = "not '" + std::string(written_unit) + "'";
   out->comparison = *comparison;
   out->limit_text = std::string(value.substr(0, number_length)) + std::string(written_unit);
@@ -240,7 +229,7 @@ std::string Threshold::key() const {
 
 std::optional<Threshold> parse_threshold_parts(std::string_view key, std::string_view condition,
                                                std::string* error) {
-  key = trim(key);
+  key = common::trim_space(key);
   if (key.empty()) {
     *error = "a threshold needs a metric (" + std::string(kExpressionShape) + ")";
     return std::nullopt;
@@ -249,7 +238,7 @@ std::optional<Threshold> parse_threshold_parts(std::string_view key, std::string
   std::size_t metric_start = key.size();
   while (metric_start > 0 && !std::isspace(static_cast<unsigned char>(key[metric_start - 1]))) --metric_start;
   if (!parse_metric(key.substr(metric_start), &threshold, error)) return std::nullopt;
-  threshold.selector = std::string(trim(key.substr(0, metric_start)));
+  threshold.selector = std::string(common::trim_space(key.substr(0, metric_start)));
   if (threshold.selector == "Aggregated") threshold.selector.clear();
   if (threshold.metric == ThresholdMetric::DroppedIterations && !threshold.selector.empty()) {
     *error = "dropped_iterations counts the whole run's iterations: write it without '" + threshold.selector + "'";
@@ -260,7 +249,7 @@ std::optional<Threshold> parse_threshold_parts(std::string_view key, std::string
 }
 
 std::optional<Threshold> parse_threshold(std::string_view expression, std::string* error) {
-  std::string_view rest = trim(expression);
+  std::string_view rest = common::trim_space(expression);
   bool abort_on_fail = false;
   std::optional<double> delay_s;
   // Options trail the condition: "p95<100ms abort_on_fail delay=10s".
@@ -271,7 +260,7 @@ std::optional<Threshold> parse_threshold(std::string_view expression, std::strin
     if (word == "abort_on_fail") {
       abort_on_fail = true;
     } else if (word.starts_with("delay=")) {
-      delay_s = cli::parse_duration(word.substr(6));
+      delay_s = common::parse_duration(word.substr(6));
       if (!delay_s) {
         *error = "delay needs a duration like 10s, got '" + std::string(word.substr(6)) + "'";
         return std::nullopt;
@@ -279,7 +268,7 @@ std::optional<Threshold> parse_threshold(std::string_view expression, std::strin
     } else {
       break;
     }
-    rest = trim(rest.substr(0, space));
+    rest = common::trim_space(rest.substr(0, space));
   }
   if (delay_s && !abort_on_fail) {
     *error = "delay= only applies with abort_on_fail";

@@ -12,7 +12,10 @@
 #include <limits>
 #include <map>
 
+#include "bindings/modules.h"
 #include "runtime/common/log.h"
+#include "runtime/common/parse.h"
+#include "runtime/config/option_table.h"
 #include "runtime/http/body_budget.h"
 #include "runtime/http/url.h"
 #include "runtime/report/console_report.h"
@@ -67,7 +70,7 @@ script::LuaValue number_value(lua_State* L, double n) {
 
 }  // namespace
 
-Coordinator::Coordinator(cli::ResolvedCommand command)
+Coordinator::Coordinator(config::ResolvedCommand command)
     : command_(std::move(command)), options_(command_.options) {
   uv_loop_init(&loop_);
 }
@@ -94,7 +97,7 @@ int Coordinator::prepare() {
   context_.stats = &coordinator_book_;
   context_.http = http_.get();
   context_.request_stop = [this](const std::string& reason) { begin_stop(reason); };
-  script_ = std::make_unique<script::ScriptHost>(&context_);
+  script_ = std::make_unique<script::ScriptHost>(&context_, bindings::kNativeModules);
   std::string error;
   auto fail = [&](const std::string& message) {
     std::fprintf(stderr, "%s\n", message.c_str());
@@ -105,10 +108,10 @@ int Coordinator::prepare() {
   // cicada.options{} is the lowest layer of options; the rest was resolved before.
   std::vector<std::pair<std::string, std::string>> script_options;
   if (!script_->script_options(&script_options, &error)) return fail(error);
-  std::vector<cli::RawOption> script_layer;
+  std::vector<config::RawOption> script_layer;
   for (auto& [name, value] : script_options)
-    script_layer.push_back({cli::canonical_option_name(name), value, options_.script + ": cicada.options{}"});
-  if (!cli::apply_script_layer(command_, script_layer, &options_, &error)) return fail(error);
+    script_layer.push_back({config::canonical_option_name(name), value, options_.script + ": cicada.options{}"});
+  if (!config::apply_script_layer(command_, script_layer, &options_, &error)) return fail(error);
   context_.host_override = options_.host;
   http_->defaults().tls.verify = !options_.insecure;
 
@@ -153,7 +156,7 @@ int Coordinator::prepare() {
     // The arrival schedule counts --iterations itself: thread t starts iterations t, t+T, ...
     if (options_.iterations >= 0)
       for (int t = 0; t < threads_; ++t)
-        if (ThreadArrivals::share_of(options_.iterations, t, threads_) > 0) ++workers_with_budget_;
+        if (vu::ThreadArrivals::share_of(options_.iterations, t, threads_) > 0) ++workers_with_budget_;
   } else if (options_.iterations >= 0) {
     iteration_budgets_ =
         UserDistribution::split_iterations(weights, threads_, options_.users, options_.iterations, fixed);
@@ -184,7 +187,7 @@ bool Coordinator::prepare_load_model(std::string* error) {
              "iterations as they come; use --iterations or --run-time to end the test";
     return false;
   }
-  std::vector<RateSegment> segments;
+  std::vector<vu::RateSegment> segments;
   if (load_shape_.kind == Kind::Rate) {
     // Each stage ramps linearly from the rate before it; the first from --arrival-rate (k6's startRate).
     double rate = options_.arrival_rate;
@@ -196,7 +199,7 @@ bool Coordinator::prepare_load_model(std::string* error) {
     segments.push_back({std::numeric_limits<double>::infinity(), options_.arrival_rate, options_.arrival_rate});
   }
   const double end_s = options_.run_time_s > 0 ? options_.run_time_s : std::numeric_limits<double>::infinity();
-  arrival_schedule_ = ArrivalSchedule(std::move(segments), end_s);
+  arrival_schedule_ = vu::ArrivalSchedule(std::move(segments), end_s);
   // Without -u, enough users for iterations of up to 100 ms at the highest rate (Little's law).
   constexpr double kDefaultPoolSeconds = 0.1;
   pool_users_ = options_.users_given ? options_.users
@@ -260,7 +263,7 @@ bool Coordinator::load_thresholds(std::string* error) {
   for (const script::ScriptThreshold& entry : declared) {
     const std::string where = entry.where + ": cicada.thresholds: [\"" + entry.key + "\"]";
     std::optional<double> delay_s = 0.0;
-    if (!entry.delay.empty()) delay_s = cli::parse_duration(entry.delay);
+    if (!entry.delay.empty()) delay_s = common::parse_duration(entry.delay);
     if (!delay_s) {
       *error = where + ": delay needs a duration like 10s, got '" + entry.delay + "'";
       return false;
@@ -497,7 +500,7 @@ void Coordinator::watch_workers() {
 }
 
 std::string Coordinator::running_task_text(std::size_t worker) const {
-  const loop::RunningTask& running = workers_[worker]->running_task();
+  const common::RunningTask& running = workers_[worker]->running_task();
   const int class_index = running.class_index.load(std::memory_order_relaxed);
   const char* task = running.task.load(std::memory_order_relaxed);
   std::string text = "a task that never gives the event loop a turn (a loop without I/O?)";

@@ -13,28 +13,28 @@
 #include <string>
 #include <vector>
 
-#include "runtime/cli/options.h"
+#include "runtime/common/thread_context.h"
+#include "runtime/config/option_layers.h"
 #include "runtime/http/http_runtime.h"
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
-#include "runtime/loop/thread_context.h"
 #include "runtime/loop/worker.h"
 #include "runtime/report/run_reports.h"
 #include "runtime/report/thresholds.h"
-#include "runtime/runner/arrival_schedule.h"
 #include "runtime/runner/terminal_keys.h"
 #include "runtime/runner/user_distribution.h"
 #include "runtime/runner/user_ramp.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/run_stats.h"
+#include "runtime/vu/arrival_schedule.h"
 #include "runtime/vu/scheduler.h"
 
 namespace cicada::runner {
 
 class Coordinator final : public vu::SchedulerListener {
  public:
-  explicit Coordinator(cli::ResolvedCommand command);
+  explicit Coordinator(config::ResolvedCommand command);
   ~Coordinator() override;
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
@@ -116,14 +116,14 @@ class Coordinator final : public vu::SchedulerListener {
   void fire_event(const std::string& event, const script::LuaValue* argument, std::function<void()> done);
   void shut_down_workers();
 
-  cli::ResolvedCommand command_;
-  cli::RunOptions options_;
+  config::ResolvedCommand command_;
+  config::RunOptions options_;
   uv_loop_t loop_{};
   // The coordinator's own Lua state: checks the script, reads its classes and options, runs
   // setup/teardown and the coordinator events.
   stats::StatsBook coordinator_book_;
   std::unique_ptr<http::HttpRuntime> http_;
-  loop::ThreadContext context_;
+  common::ThreadContext context_;
   std::unique_ptr<script::ScriptHost> script_;
   std::unique_ptr<vu::Scheduler> scheduler_;
   int run_action_ref_ = -2;
@@ -143,7 +143,7 @@ class Coordinator final : public vu::SchedulerListener {
   bool ramping_ = false;
   bool ramping_down_ = false;
   TerminalKeys keys_;
-  ArrivalSchedule arrival_schedule_;  // open model
+  vu::ArrivalSchedule arrival_schedule_;  // open model
   int pool_users_ = 0;                // open model: users started before the first iteration
   int max_pool_users_ = 0;            // ... and the most the pool may grow to
   int workers_pool_ready_ = 0;

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <string_view>
 
-#include "bindings/modules.h"
-#include "runtime/loop/thread_context.h"
+#include "runtime/common/thread_context.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/script/source_names.h"
+#include "runtime/script/thread_context_slot.h"
 #include "stdlib_index.h"
 
 namespace cicada::script {
@@ -96,7 +96,7 @@ int traceback_handler(lua_State* L) {
 
 }  // namespace
 
-ScriptHost::ScriptHost(loop::ThreadContext* context) {
+ScriptHost::ScriptHost(common::ThreadContext* context, std::span<const NativeModule> native_modules) {
   L_ = luaL_newstate();
   luaL_openlibs(L_);
   // LuaJIT's own pause is 200 (a collection when the heap has doubled); see on_gc_cycle_end.
@@ -104,11 +104,9 @@ ScriptHost::ScriptHost(loop::ThreadContext* context) {
   push_gc_sentinel(L_);  // the pause follows the heap from the first cycle on
   lua_pop(L_, 1);
   context->main_state = L_;
-  context->install(L_);
+  install_thread_context(L_, context);
 
-  add_preload(L_, "cicada.core", bindings::luaopen_cicada_core);
-  add_preload(L_, "cicada.http", bindings::luaopen_cicada_http);
-  add_preload(L_, "cicada.json", bindings::luaopen_cicada_json);
+  for (const NativeModule& module : native_modules) add_preload(L_, module.name, module.open);
   lua_getglobal(L_, "package");
   lua_getfield(L_, -1, "preload");
   for (std::size_t i = 0; i < std::size(stdlib_gen::kModules); ++i) {
@@ -139,7 +137,7 @@ void ScriptHost::close() {
 }
 
 bool ScriptHost::load(const std::string& path, std::string* error) {
-  loop::ThreadContext::from(L_)->script_path = path;
+  script::thread_context_of(L_)->script_path = path;
   // require() finds modules next to the script first, then on the usual LUA_PATH.
   std::string dir = directory_of(path);
   lua_getglobal(L_, "package");
@@ -272,6 +270,8 @@ bool ScriptHost::script_options(std::vector<std::pair<std::string, std::string>>
         value += lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
         lua_pop(L_, 1);
       }
+    } else if (lua_isboolean(L_, -1)) {
+      value = lua_toboolean(L_, -1) ? "true" : "false";  // lua_tostring gives no text for booleans
     } else {
       lua_pushvalue(L_, -1);
       value = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
@@ -424,8 +424,8 @@ int ScriptHost::module_function(const char* name) {
   return luaL_ref(L_, LUA_REGISTRYINDEX);
 }
 
-vu::Scheduler::LuaHooks ScriptHost::scheduler_hooks() {
-  vu::Scheduler::LuaHooks hooks;
+UserHooks ScriptHost::scheduler_hooks() {
+  UserHooks hooks;
   std::string error;
   if (!push_cicada_module(&error)) return hooks;
   lua_getfield(L_, -1, "_new_user");

@@ -2,14 +2,15 @@
 // A LuaJIT state set up for cicada: standard libraries, the native modules (cicada.core,
 // cicada.http, cicada.json), the stdlib compiled into the binary, and `require` looking next
 // to the script first. Loads a scenario script and reads its user classes.
+#include <span>
 #include <string>
 #include <vector>
 
-#include "runtime/vu/scheduler.h"
+#include "runtime/script/user_hooks.h"
 
 struct lua_State;
 
-namespace cicada::loop {
+namespace cicada::common {
 struct ThreadContext;
 }
 
@@ -51,9 +52,17 @@ struct ShapeTick {
 
 class LuaValue;
 
+// A module written in C++ (bindings/), offered to require() by name.
+struct NativeModule {
+  const char* name;
+  int (*open)(lua_State* L);
+};
+
 class ScriptHost {
  public:
-  explicit ScriptHost(loop::ThreadContext* context);
+  // `native_modules` come from the floor above (bindings::native_modules()), so that the host
+  // does not depend on the bindings it loads.
+  ScriptHost(common::ThreadContext* context, std::span<const NativeModule> native_modules);
   ~ScriptHost();
   ScriptHost(const ScriptHost&) = delete;
   ScriptHost& operator=(const ScriptHost&) = delete;
@@ -88,7 +97,7 @@ class ScriptHost {
   // Registry reference to a function of the cicada module (owned by the caller).
   int module_function(const char* name);
   // References to the stdlib functions the scheduler drives users with.
-  vu::Scheduler::LuaHooks scheduler_hooks();
+  UserHooks scheduler_hooks();
   // Closes the Lua state now (collecting every object), before the loop is torn down.
   void close();
 

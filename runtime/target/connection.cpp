@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <utility>
 
-#include "runtime/target/json_text.h"
+#include "runtime/common/json.h"
+#include "runtime/common/text.h"
 #include "runtime/target/server.h"
-#include "runtime/target/text.h"
 
 namespace cicada::target {
+
+// The text and JSON helpers shared with the rest of the runtime (runtime/common).
+using namespace cicada::common;
 
 namespace {
 
@@ -394,7 +397,7 @@ void Connection::respond_to_login() {
   if (!read_body_string_member("user")) return;
   decoded_.insert(0, "token-");
   scratch_.clear();
-  json::ObjectWriter(scratch_).string("token", decoded_).close();
+  json::Writer(scratch_).begin_object().field("token", decoded_).end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -422,10 +425,11 @@ void Connection::respond_to_validate_key() {
   if (!read_body_string_member("api_key")) return;
   const bool valid = is_valid_api_key(decoded_);
   scratch_.clear();
-  json::ObjectWriter answer(scratch_);
-  answer.boolean("valid", valid);
-  if (valid) answer.string("key", decoded_);
-  answer.close();
+  json::Writer answer(scratch_);
+  answer.begin_object();
+  answer.field("valid", valid);
+  if (valid) answer.field("key", decoded_);
+  answer.end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -435,11 +439,11 @@ void Connection::respond_to_movie_title() {
   decoded_.clear();
   append_url_decoded(decoded_, route_.text, UrlPart::path);
   scratch_.clear();
-  json::ObjectWriter(scratch_)
-      .string("title", decoded_)
-      .number("year", *year)
-      .number("id", movie_id_for_title(decoded_, *year))
-      .close();
+  json::Writer(scratch_).begin_object()
+      .field("title", decoded_)
+      .field("year", *year)
+      .field("id", movie_id_for_title(decoded_, *year))
+      .end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -457,7 +461,7 @@ void Connection::respond_to_proxy() {
     return send_error(static_cast<unsigned>(*status), "upstream failure");
   }
   scratch_.clear();
-  json::ObjectWriter(scratch_).string("proxied", route_.text).close();
+  json::Writer(scratch_).begin_object().field("proxied", route_.text).end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -465,11 +469,11 @@ void Connection::respond_to_jobs() {
   if (method_ != HTTP_POST) return send(200, kApplicationJson, jobs_document());
   if (!read_body_string_member("name")) return;
   scratch_.clear();
-  json::ObjectWriter(scratch_)
-      .number("id", worker_.next_job_id())
-      .string("name", decoded_)
-      .string("status", "queued")
-      .close();
+  json::Writer(scratch_).begin_object()
+      .field("id", worker_.next_job_id())
+      .field("name", decoded_)
+      .field("status", "queued")
+      .end_object();
   send(201, kApplicationJson, scratch_);
 }
 
@@ -559,10 +563,10 @@ void Connection::respond_to_basic_auth() {
     return send_error(401, "unauthorized", "WWW-Authenticate: Basic realm=\"cicada\"\r\n");
   }
   scratch_.clear();
-  json::ObjectWriter(scratch_)
-      .boolean("authenticated", true)
-      .string("user", std::string_view(decoded_).substr(0, user_length))
-      .close();
+  json::Writer(scratch_).begin_object()
+      .field("authenticated", true)
+      .field("user", std::string_view(decoded_).substr(0, user_length))
+      .end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -585,7 +589,7 @@ void Connection::start_delay(uint64_t milliseconds) {
 void Connection::finish_delay() {
   delay_pending_ = false;
   scratch_.clear();
-  json::ObjectWriter(scratch_).number("delay_ms", delay_ms_).close();
+  json::Writer(scratch_).begin_object().field("delay_ms", delay_ms_).end_object();
   send(200, kApplicationJson, scratch_);
 }
 
@@ -654,7 +658,7 @@ void Connection::send(unsigned status, std::string_view content_type, std::strin
 void Connection::send_error(unsigned status, std::string_view message, std::string_view extra_header_lines) {
   // `message` must not point into scratch_, which is rebuilt here.
   scratch_.clear();
-  json::ObjectWriter(scratch_).string("error", message).close();
+  json::Writer(scratch_).begin_object().field("error", message).end_object();
   send(status, kApplicationJson, scratch_, extra_header_lines);
 }
 

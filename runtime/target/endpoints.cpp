@@ -11,10 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/target/json_text.h"
-#include "runtime/target/text.h"
+#include "runtime/common/json.h"
+#include "runtime/common/text.h"
 
 namespace cicada::target {
+
+// The text and JSON helpers shared with the rest of the runtime (runtime/common).
+using namespace cicada::common;
 
 namespace {
 
@@ -117,31 +120,32 @@ uint64_t scrambled(uint64_t id, uint64_t range) { return (id * 7919) % range; }
 
 void describe_item(std::string& out, uint64_t id) {
   const uint64_t cents = 199 + scrambled(id, 10000);
-  json::ObjectWriter item(out);
-  item.number("id", id).string("name", numbered_name("item ", id));
+  json::Writer item(out);
+  item.begin_object();
+  item.field("id", id).field("name", numbered_name("item ", id));
   std::string& price = item.member("price");
   append_decimal(price, cents / 100);
   price += cents % 100 < 10 ? ".0" : ".";
   append_decimal(price, cents % 100);
-  item.close();
+  item.end_object();
 }
 
 void describe_movie(std::string& out, uint64_t id) {
-  json::ObjectWriter(out)
-      .number("id", id)
-      .string("title", numbered_name("Movie ", id))
-      .number("year", kMinMovieYear + scrambled(id, kMaxMovieYear - kMinMovieYear + 1))
-      .close();
+  json::Writer(out).begin_object()
+      .field("id", id)
+      .field("title", numbered_name("Movie ", id))
+      .field("year", kMinMovieYear + scrambled(id, kMaxMovieYear - kMinMovieYear + 1))
+      .end_object();
 }
 
 std::string job_name(uint64_t id) { return numbered_name(std::string(kJobKinds[(id - 1) % kJobKinds.size()]) + " #", id); }
 
 void describe_job(std::string& out, uint64_t id) {
-  json::ObjectWriter(out)
-      .number("id", id)
-      .string("name", job_name(id))
-      .string("status", kJobStatuses[(id - 1) % kJobStatuses.size()])
-      .close();
+  json::Writer(out).begin_object()
+      .field("id", id)
+      .field("name", job_name(id))
+      .field("status", kJobStatuses[(id - 1) % kJobStatuses.size()])
+      .end_object();
 }
 
 const NumberedDocuments& items() {
@@ -193,10 +197,11 @@ std::string zlib_compressed(std::string_view text, int window_bits) {
 // enough (about 4 KB) that decoding it is more than one tiny step.
 std::string encoding_document(std::string_view flag, std::string_view encoding) {
   std::string text;
-  json::ObjectWriter document(text);
-  document.boolean(flag, true).string("encoding", encoding);
+  json::Writer document(text);
+  document.begin_object();
+  document.field(flag, true).field("encoding", encoding);
   document.member("items") += items().list();
-  document.close();
+  document.end_object();
   return text;
 }
 
@@ -274,17 +279,19 @@ void append_query_args(std::string& out, std::string_view query) {
   // Repeated keys: the last value wins, listed where that last one appeared.
   std::unordered_map<std::string_view, size_t> last_index;
   for (size_t i = 0; i < args.size(); ++i) last_index[args[i].first] = i;
-  json::ObjectWriter object(out);
+  json::Writer object(out);
+  object.begin_object();
   for (size_t i = 0; i < args.size(); ++i) {
-    if (last_index[args[i].first] == i) object.string(args[i].first, args[i].second);
+    if (last_index[args[i].first] == i) object.field(args[i].first, args[i].second);
   }
-  object.close();
+  object.end_object();
 }
 
 void append_headers_object(std::string& out, const HeaderFields& headers) {
   // A repeated header becomes one member with the values joined by ", ", which is what the
   // header means in HTTP. Connections cap the header count, so the quadratic scan stays small.
-  json::ObjectWriter object(out);
+  json::Writer object(out);
+  object.begin_object();
   const auto fields = headers.fields;
   for (size_t i = 0; i < fields.size(); ++i) {
     const std::string_view name = headers.name(fields[i]);
@@ -302,7 +309,7 @@ void append_headers_object(std::string& out, const HeaderFields& headers) {
     }
     value += '"';
   }
-  object.close();
+  object.end_object();
 }
 
 }  // namespace
@@ -474,8 +481,9 @@ uint64_t movie_id_for_title(std::string_view title, uint64_t year) {
 
 void append_search_document(std::string& out, std::string_view query) {
   const JobCatalog& catalog = jobs();
-  json::ObjectWriter document(out);
-  document.string("query", query);
+  json::Writer document(out);
+  document.begin_object();
+  document.field("query", query);
   std::string& results = document.member("results");
   results += '[';
   bool first = true;
@@ -486,7 +494,7 @@ void append_search_document(std::string& out, std::string_view query) {
     results += catalog.documents.document(id);
   }
   results += ']';
-  document.close();
+  document.end_object();
 }
 
 void append_generated_bytes(std::string& out, uint64_t offset, size_t count) {
@@ -507,11 +515,12 @@ std::optional<std::string_view> HeaderFields::find(std::string_view lower_case_n
 }
 
 void append_echo_document(std::string& out, const EchoedRequest& request) {
-  json::ObjectWriter document(out);
-  document.string("method", request.method).string("path", request.target.path).string("query", request.target.query);
+  json::Writer document(out);
+  document.begin_object();
+  document.field("method", request.method).field("path", request.target.path).field("query", request.target.query);
   append_query_args(document.member("args"), request.target.query);
   append_headers_object(document.member("headers"), request.headers);
-  document.string("body", request.body).close();
+  document.field("body", request.body).end_object();
 }
 
 std::optional<std::string_view> find_query_value(std::string_view query, std::string_view key) {
@@ -613,8 +622,10 @@ InputError append_delete_cookie_lines(std::string& lines, std::string_view query
 void append_cookies_document(std::string& out, const HeaderFields& headers) {
   // A set rather than a scan of earlier names: 64 KiB of "a=;" would make the scan quadratic.
   std::unordered_set<std::string_view> seen;
-  json::ObjectWriter document(out);
-  json::ObjectWriter cookies(document.member("cookies"));
+  json::Writer document(out);
+  document.begin_object();
+  json::Writer cookies(document.member("cookies"));
+  cookies.begin_object();
   for (const auto& field : headers.fields) {
     if (headers.name(field) != "cookie") continue;
     std::string_view rest = headers.value(field);
@@ -626,11 +637,11 @@ void append_cookies_document(std::string& out, const HeaderFields& headers) {
       if (equals == std::string_view::npos) continue;  // not a cookie; browsers skip these too
       const std::string_view name = trim_whitespace(pair.substr(0, equals));
       if (name.empty() || !seen.insert(name).second) continue;
-      cookies.string(name, trim_whitespace(pair.substr(equals + 1)));
+      cookies.field(name, trim_whitespace(pair.substr(equals + 1)));
     }
   }
-  cookies.close();
-  document.close();
+  cookies.end_object();
+  document.end_object();
 }
 
 bool append_basic_credentials(std::string& credentials, std::string_view authorization) {

@@ -1,9 +1,12 @@
 #include "runtime/target/http_response.h"
 
+#include "runtime/common/text.h"
 #include "runtime/http/response.h"
-#include "runtime/target/text.h"
 
 namespace cicada::target {
+
+// The text and JSON helpers shared with the rest of the runtime (runtime/common).
+using namespace cicada::common;
 
 void append_response_head(std::string& out, const ResponseHead& head) {
   out += "HTTP/1.1 ";

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "runtime/cli/options.h"
+#include "runtime/common/parse.h"
 
 namespace cicada::target {
 
@@ -20,8 +20,8 @@ std::optional<StallSchedule> parse_stall(std::string_view text, std::string& err
   };
   StallSchedule schedule;
   if (slash != std::string_view::npos) {
-    schedule.duration_ns = to_ns(cli::parse_duration(text.substr(0, slash)));
-    schedule.period_ns = to_ns(cli::parse_duration(text.substr(slash + 1)));
+    schedule.duration_ns = to_ns(common::parse_duration(text.substr(0, slash)));
+    schedule.period_ns = to_ns(common::parse_duration(text.substr(slash + 1)));
   }
   if (!schedule.enabled()) {
     error = "--stall wants DURATION/PERIOD like 1s/10s, not";

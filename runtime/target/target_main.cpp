@@ -6,11 +6,14 @@
 #include <optional>
 #include <string_view>
 
-#include "runtime/cli/options.h"
+#include "runtime/common/parse.h"
+#include "runtime/common/text.h"
 #include "runtime/target/server.h"
-#include "runtime/target/text.h"
 
 namespace cicada::target {
+
+// The text and JSON helpers shared with the rest of the runtime (runtime/common).
+using namespace cicada::common;
 
 namespace {
 
@@ -87,7 +90,7 @@ int target_main(int argc, char** argv) {
       options.stall = *stall;
       options.stall.start_ns = start;
     } else if (name == "--stall-start") {
-      const auto start = cli::parse_duration(*value);
+      const auto start = common::parse_duration(*value);
       if (!start) return usage_error("--stall-start wants a duration like 4s, not", *value);
       stall_start = static_cast<uint64_t>(std::llround(*start * 1e9));
       options.stall.start_ns = *stall_start;

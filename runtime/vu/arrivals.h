@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/runner/arrival_schedule.h"
+#include "runtime/vu/arrival_schedule.h"
 
 namespace cicada::stats {
 class StatsBook;
@@ -86,7 +86,7 @@ class ArrivalDispatcher {
   };
 
   struct Plan {
-    runner::ThreadArrivals arrivals;   // this thread's iterations
+    ThreadArrivals arrivals;   // this thread's iterations
     bool has_iteration_limit = false;  // --iterations: report when the share is used up
     double max_queue_time_s = 10;
     std::vector<int> reserve_classes;  // classes of the users the pool may add, in order

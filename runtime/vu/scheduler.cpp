@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "runtime/loop/thread_context.h"
+#include "runtime/common/thread_context.h"
 #include "runtime/script/source_names.h"
+#include "runtime/script/thread_context_slot.h"
 #include "runtime/stats/stats_book.h"
 #include "runtime/vu/arrivals.h"
 
@@ -303,7 +304,7 @@ void Scheduler::settle_deferred(Vu* vu, lua_State* L) {
 }
 
 void Scheduler::record_exception(std::string message, std::string traceback) {
-  const std::string& script_path = loop::ThreadContext::from(main_)->script_path;
+  const std::string& script_path = script::thread_context_of(main_)->script_path;
   script::restore_long_source_names(&message, script_path);
   script::restore_long_source_names(&traceback, script_path);
   stats_->record_exception(message, traceback);

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/script/user_hooks.h"
+
 struct lua_State;
 
 namespace cicada::stats {
@@ -81,11 +83,7 @@ class SchedulerListener {
 class Scheduler {
  public:
   // Functions of the Lua stdlib that drive a user: each is a registry reference.
-  struct LuaHooks {
-    int new_user = -2;   // function(class_index, user_id) -> instance
-    int run_user = -2;   // function(instance): on_start, then the task loop
-    int stop_user = -2;  // function(instance): on_stop
-  };
+  using LuaHooks = script::UserHooks;
 
   Scheduler(uv_loop_t* loop, lua_State* main_state, stats::StatsBook* stats, SchedulerListener* listener,
             LuaHooks hooks);

@@ -1,4 +1,4 @@
-// libFuzzer target: the options' parsers (runtime/cli/options.cpp): cicada.conf text applied
+// libFuzzer target: the options' parsers (runtime/config/option_layers.cpp): cicada.conf text applied
 // on top of the defaults, durations and rates. Nothing may crash; a duration or rate that
 // parses is a finite number >= 0.
 #include <cmath>
@@ -8,9 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/cli/options.h"
+#include "runtime/common/parse.h"
+#include "runtime/config/option_layers.h"
 
-using namespace cicada::cli;
+using namespace cicada::config;
+using cicada::common::parse_duration;
+using cicada::common::parse_rate;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);

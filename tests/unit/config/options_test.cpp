@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
+#include <variant>
 
-#include "runtime/cli/options.h"
+#include "runtime/config/option_layers.h"
+#include "runtime/config/option_table.h"
 
-using namespace cicada::cli;
+using namespace cicada::config;
 
 namespace {
 
@@ -32,22 +36,6 @@ Resolved resolve(std::initializer_list<const char*> args, std::vector<const char
 }
 
 }  // namespace
-
-TEST_CASE("durations accept Locust's forms") {
-  CHECK(parse_duration("30s") == doctest::Approx(30));
-  CHECK(parse_duration("5m") == doctest::Approx(300));
-  CHECK(parse_duration("1h30m") == doctest::Approx(5400));
-  CHECK(parse_duration("2h") == doctest::Approx(7200));
-  CHECK(parse_duration("90") == doctest::Approx(90));
-  CHECK(parse_duration("1.5s") == doctest::Approx(1.5));
-  CHECK(parse_duration("250ms") == doctest::Approx(0.25));
-  CHECK(parse_duration("1m30s") == doctest::Approx(90));
-  CHECK_FALSE(parse_duration(""));
-  CHECK_FALSE(parse_duration("abc"));
-  CHECK_FALSE(parse_duration("10x"));
-  CHECK_FALSE(parse_duration("m"));
-  CHECK_FALSE(parse_duration("-5"));
-}
 
 TEST_CASE("run options with Locust's flags") {
   fake_files.clear();
@@ -154,23 +142,6 @@ TEST_CASE("bad values name their source") {
   CHECK(resolve({"--help"}).command.help);
 }
 
-TEST_CASE("arrival rates: per second by default, or per unit of time") {
-  CHECK(parse_rate("500") == doctest::Approx(500));
-  CHECK(parse_rate("500/s") == doctest::Approx(500));
-  CHECK(parse_rate(" 30 / m ") == doctest::Approx(0.5));
-  CHECK(parse_rate("7200/h") == doctest::Approx(2));
-  CHECK(parse_rate("10/100ms") == doctest::Approx(100));
-  CHECK(parse_rate("6/2s") == doctest::Approx(3));
-  CHECK(parse_rate("0") == doctest::Approx(0));
-  CHECK_FALSE(parse_rate(""));
-  CHECK_FALSE(parse_rate("fast"));
-  CHECK_FALSE(parse_rate("5/"));
-  CHECK_FALSE(parse_rate("5/x"));
-  CHECK_FALSE(parse_rate("5/0s"));
-  CHECK_FALSE(parse_rate("5/10"));  // a bare number is not a unit
-  CHECK_FALSE(parse_rate("-5/s"));
-}
-
 TEST_CASE("open model and iteration options") {
   fake_files.clear();
   auto r = resolve({"x.lua", "--arrival-rate", "500/s", "--max-users", "80", "--max-queue-time", "2s",
@@ -196,4 +167,66 @@ TEST_CASE("open model and iteration options") {
   CHECK(bad.error == "command line: arrival-rate needs a rate > 0 like 500/s, 30/m or 500, got '0/s'");
   CHECK_FALSE(resolve({"x.lua", "--iterations-per-user", "0"}).ok);
   CHECK_FALSE(resolve({"x.lua", "--max-queue-time", "soon"}).ok);
+}
+
+TEST_CASE("the option table: one row per name and field, every name in canonical form") {
+  std::set<std::string> names;
+  std::set<char> short_flags;
+  std::vector<OptionField> fields;
+  for (const OptionSpec& spec : option_table()) {
+    CHECK_MESSAGE(names.insert(spec.name).second, spec.name);
+    CHECK(canonical_option_name(spec.name) == spec.name);
+    if (spec.alias) CHECK_MESSAGE(names.insert(spec.alias).second, spec.alias);
+    if (spec.short_flag) CHECK_MESSAGE(short_flags.insert(spec.short_flag).second, spec.name);
+    if (!std::holds_alternative<std::monostate>(spec.field)) {
+      CHECK_MESSAGE(std::find(fields.begin(), fields.end(), spec.field) == fields.end(), spec.name);
+      fields.push_back(spec.field);
+    }
+    CHECK(find_option(spec.name) == &spec);
+  }
+  CHECK(names.size() > 25);
+  CHECK(find_option("script") == find_option("locustfile"));
+  CHECK(environment_name(*find_option("spawn-rate")) == "CICADA_SPAWN_RATE");
+  CHECK(script_key(*find_option("spawn-rate")) == "spawn_rate");
+  CHECK(std::string(script_type(*find_option("run-time"))) == "duration");
+  CHECK_FALSE(find_option("speed"));
+}
+
+TEST_CASE("an unknown name is an error in every layer, with the closest option when there is one") {
+  fake_files.clear();
+  CHECK(resolve({"x.lua", "--user", "3"}).error == "unknown option --user (did you mean --users?) (see cicada run --help)");
+  CHECK(resolve({"x.lua", "--frobnicate", "1"}).error == "unknown option --frobnicate (see cicada run --help)");
+  CHECK(resolve({"x.lua"}, {"CICADA_USER=3"}).error == "CICADA_USER: not an option (did you mean CICADA_USERS?)");
+  CHECK(resolve({"x.lua"}, {"CICADA_BIN=/usr/bin/cicada", "CICADA_SOURCE_DIR=/src"}).ok);
+  fake_files["cicada.conf"] = "spawn-rat = 3\n";
+  CHECK(resolve({"x.lua"}).error == "cicada.conf:1: unknown option 'spawn-rat' (did you mean spawn-rate?)");
+  fake_files["cicada.conf"] = "config = other.conf\n";
+  CHECK(resolve({"x.lua"}).error.find("cicada.conf:1: config names the file") == 0);
+  fake_files.clear();
+  ResolvedCommand command;
+  command.options.script = "x.lua";
+  RunOptions options;
+  std::string error;
+  CHECK_FALSE(apply_script_layer(command, {{"user", "3", "x.lua: cicada.options{}"}}, &options, &error));
+  CHECK(error == "x.lua: cicada.options{}: unknown option 'user' (did you mean users?)");
+}
+
+TEST_CASE("every option takes its value from any layer through its row") {
+  fake_files.clear();
+  auto r = resolve({"x.lua", "--max-body-memory", "64", "--stop-timeout", "2s", "--max-queue-time", "1s",
+                    "--iterations-per-user", "4", "--csv", "out/x", "--json", "--insecure", "--headless"},
+                   {"CICADA_EXIT_CODE_ON_ERROR=7", "CICADA_MAX_USERS=9"});
+  REQUIRE(r.ok);
+  const RunOptions& o = r.command.options;
+  CHECK(o.max_body_memory_mib == 64);
+  CHECK(o.stop_timeout_s == doctest::Approx(2));
+  CHECK(o.max_queue_time_s == doctest::Approx(1));
+  CHECK(o.iterations_per_user == 4);
+  CHECK(o.csv_prefix == "out/x");
+  CHECK(o.json);
+  CHECK(o.insecure);
+  CHECK(o.exit_code_on_error == 7);
+  CHECK(o.max_users == 9);
+  CHECK(o.users == 1);
+  CHECK_FALSE(o.users_given);
 }

@@ -1,9 +1,9 @@
-#include "runtime/runner/arrival_schedule.h"
+#include "runtime/vu/arrival_schedule.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace cicada::runner {
+namespace cicada::vu {
 
 namespace {
 
@@ -117,4 +117,4 @@ std::int64_t ThreadArrivals::share_of(std::int64_t limit, int thread, int thread
   return (limit - thread + threads - 1) / threads;
 }
 
-}  // namespace cicada::runner
+}  // namespace cicada::vu

@@ -4,11 +4,11 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/runner/arrival_schedule.h"
+#include "runtime/vu/arrival_schedule.h"
 
-using cicada::runner::ArrivalSchedule;
-using cicada::runner::RateSegment;
-using cicada::runner::ThreadArrivals;
+using cicada::vu::ArrivalSchedule;
+using cicada::vu::RateSegment;
+using cicada::vu::ThreadArrivals;
 
 namespace {
 

@@ -1,7 +1,8 @@
 #pragma once
 // What the Lua bindings of one thread can reach: its loop, its scheduler, its stats and its
 // HTTP runtime. One per worker thread, and one for the coordinator's Lua state (which has no
-// virtual users, so no scheduler). Stored in the Lua registry of the thread's lua_State.
+// virtual users, so no scheduler). Stored in the Lua registry of the thread's lua_State
+// (runtime/script/thread_context_slot.h).
 #include <uv.h>
 
 #include <cstdint>
@@ -21,7 +22,7 @@ namespace cicada::http {
 class HttpRuntime;
 }
 
-namespace cicada::loop {
+namespace cicada::common {
 
 // What a worker thread is running, for the coordinator to name when the thread stops
 // answering (a task that never yields). Written by the worker at every task start, read by the
@@ -54,8 +55,6 @@ struct ThreadContext {
   std::function<void(const std::string& reason)> request_stop;
   RunningTask* running_task = nullptr;  // the worker's, for a watchdog on the coordinator
 
-  void install(lua_State* L);
-  static ThreadContext* from(lua_State* L);
 };
 
-}  // namespace cicada::loop
+}  // namespace cicada::common

@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-namespace cicada::runner {
+namespace cicada::vu {
 
 struct RateSegment {
   double duration_s = std::numeric_limits<double>::infinity();  // the last one may last forever
@@ -75,4 +75,4 @@ class ThreadArrivals {
   std::optional<double> next_s_;
 };
 
-}  // namespace cicada::runner
+}  // namespace cicada::vu

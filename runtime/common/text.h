@@ -1,5 +1,5 @@
 #pragma once
-// Small text helpers the target's parsers and writers share: numbers in and out of decimal and
+// Small text helpers the runtime's parsers and writers share: numbers in and out of decimal and
 // hex, ASCII case, base64, and the character classes of HTTP's grammar that decide whether client
 // text may go into a response header. HTTP's own tokens are ASCII, so locale-aware functions
 // would only cost time and surprise.
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace cicada::target {
+namespace cicada::common {
 
 void append_decimal(std::string& out, uint64_t value);
 void append_hex(std::string& out, uint64_t value);
@@ -28,6 +28,10 @@ bool contains_ignoring_case(std::string_view haystack, std::string_view needle);
 
 // `text` without the spaces and horizontal tabs around it (HTTP's optional whitespace).
 std::string_view trim_whitespace(std::string_view text);
+// `text` without any ASCII white space around it (also CR, LF, VT, FF): config lines, thresholds.
+std::string_view trim_space(std::string_view text);
+// `text` with ASCII letters in lower case; other bytes unchanged.
+std::string lowercase_ascii(std::string_view text);
 
 // Appends the bytes that base64 `text` (RFC 4648, standard alphabet) encodes. The padding may be
 // left off, as some clients do; anything else outside the alphabet makes it false, with `out`
@@ -47,4 +51,4 @@ bool is_cookie_value(std::string_view text);
 // '@', spaces).
 bool is_host_and_port(std::string_view text);
 
-}  // namespace cicada::target
+}  // namespace cicada::common

@@ -1,8 +1,12 @@
-#include "runtime/target/json_text.h"
+#include "runtime/common/json.h"
 
-#include "runtime/target/text.h"
+#include <cassert>
+#include <charconv>
+#include <cmath>
 
-namespace cicada::target::json {
+#include "runtime/common/text.h"
+
+namespace cicada::common::json {
 
 namespace {
 
@@ -201,26 +205,88 @@ void append_escaped(std::string& out, std::string_view text) {
   out.append(text.data() + run_start, text.size() - run_start);
 }
 
-std::string& ObjectWriter::member(std::string_view name) {
-  if (!first_) out_ += ',';
-  first_ = false;
+void Writer::separate() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (depth_ == 0) return;
+  const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+  if (written_ & bit) out_ += ',';
+  written_ |= bit;
+}
+
+Writer& Writer::open(char bracket) {
+  separate();
+  out_ += bracket;
+  assert(depth_ < 64 && "JSON nested deeper than the writer tracks");
+  ++depth_;
+  written_ &= ~(std::uint64_t{1} << (depth_ - 1));
+  return *this;
+}
+
+Writer& Writer::close(char bracket) {
+  out_ += bracket;
+  --depth_;
+  return *this;
+}
+
+Writer& Writer::key(std::string_view name) {
+  separate();
   append_string(out_, name);
   out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+std::string& Writer::member(std::string_view name) {
+  key(name);
+  after_key_ = false;  // the caller writes the value itself
   return out_;
 }
 
-ObjectWriter& ObjectWriter::string(std::string_view name, std::string_view value) {
-  append_string(member(name), value);
+Writer& Writer::string(std::string_view value) {
+  separate();
+  append_string(out_, value);
   return *this;
 }
 
-ObjectWriter& ObjectWriter::number(std::string_view name, uint64_t value) {
-  append_decimal(member(name), value);
+Writer& Writer::integer(std::uint64_t value) {
+  separate();
+  append_decimal(out_, value);
   return *this;
 }
 
-ObjectWriter& ObjectWriter::boolean(std::string_view name, bool value) {
-  member(name) += value ? "true" : "false";
+Writer& Writer::number(double value) {
+  separate();
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char text[64];
+  const double magnitude = std::fabs(value);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+  auto [end, ec] = plain ? std::to_chars(text, text + sizeof text, value, std::chars_format::fixed)
+                         : std::to_chars(text, text + sizeof text, value);
+  out_.append(text, ec == std::errc{} ? end : text);
+  return *this;
+}
+
+Writer& Writer::boolean(bool value) {
+  separate();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+Writer& Writer::null() {
+  separate();
+  out_ += "null";
+  return *this;
+}
+
+Writer& Writer::raw(std::string_view json_text) {
+  separate();
+  out_ += json_text;
   return *this;
 }
 
@@ -257,4 +323,4 @@ MemberLookup find_string_member(std::string_view document, std::string_view name
   return reader.at_end() ? result : MemberLookup::malformed;
 }
 
-}  // namespace cicada::target::json
+}  // namespace cicada::common::json

@@ -1,9 +1,9 @@
-#include "runtime/target/text.h"
+#include "runtime/common/text.h"
 
 #include <algorithm>
 #include <charconv>
 
-namespace cicada::target {
+namespace cicada::common {
 
 namespace {
 
@@ -75,6 +75,19 @@ std::string_view trim_whitespace(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
+std::string_view trim_space(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n\v\f";
+  const size_t first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+std::string lowercase_ascii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = to_lower_ascii(c);
+  return out;
+}
+
 bool append_base64_decoded(std::string& out, std::string_view text) {
   if (text.size() % 4 == 0 && text.ends_with('=')) text.remove_suffix(text.ends_with("==") ? 2 : 1);
   // One leftover character carries 6 bits, less than a byte: no encoder produces that.
@@ -120,4 +133,4 @@ bool is_host_and_port(std::string_view text) {
   });
 }
 
-}  // namespace cicada::target
+}  // namespace cicada::common

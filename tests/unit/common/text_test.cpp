@@ -1,14 +1,13 @@
-#include <doctest/doctest.h>
-
 #include <cstdint>
+#include <doctest/doctest.h>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "runtime/target/text.h"
+#include "runtime/common/text.h"
 
-using namespace cicada::target;
+using namespace cicada::common;
 
 TEST_CASE("decimal and hex numbers are written without padding") {
   std::string out;

@@ -1,10 +1,10 @@
+#include <cmath>
 #include <doctest/doctest.h>
-
 #include <string>
 
-#include "runtime/target/json_text.h"
+#include "runtime/common/json.h"
 
-using namespace cicada::target;
+using namespace cicada::common;
 using json::MemberLookup;
 
 TEST_CASE("escaping keeps UTF-8 and escapes what JSON requires") {
@@ -16,20 +16,21 @@ TEST_CASE("escaping keeps UTF-8 and escapes what JSON requires") {
   CHECK(out == "\"nul\\u0000\"");
 }
 
-TEST_CASE("ObjectWriter places commas and escapes names and values") {
+TEST_CASE("Writer places commas and escapes names and values") {
   std::string out = "prefix:";
-  json::ObjectWriter(out).string("name", "a\"b").number("id", 42).boolean("ok", true).boolean("no", false).close();
+  json::Writer(out).begin_object().field("name", "a\"b").field("id", 42).field("ok", true).field("no", false).end_object();
   CHECK(out == R"(prefix:{"name":"a\"b","id":42,"ok":true,"no":false})");
 
   out.clear();
-  json::ObjectWriter(out).close();
+  json::Writer(out).begin_object().end_object();
   CHECK(out == "{}");
 
   out.clear();
-  json::ObjectWriter object(out);
+  json::Writer object(out);
+  object.begin_object();
   object.member("list") += "[1,2]";
-  object.string("k\ney", "v");
-  object.close();
+  object.field("k\ney", "v");
+  object.end_object();
   CHECK(out == R"({"list":[1,2],"k\ney":"v"})");
 }
 
@@ -66,3 +67,13 @@ TEST_CASE("deep nesting is refused, not recursed into without end") {
   const std::string deep = R"({"a":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   CHECK(json::find_string_member(deep, "user", value) == MemberLookup::malformed);
 }
+
+TEST_CASE("Writer nests containers, writes numbers exactly and null for what JSON cannot hold") {
+  std::string out;
+  json::Writer writer(out);
+  writer.begin_object().key("a").begin_array().integer(1).begin_object().end_object().begin_array().end_array();
+  writer.number(0.25).number(100000).number(1e20).number(std::nan("")).null().end_array();
+  writer.key("b").raw("[true]").field("c", 2).end_object();
+  CHECK(out == R"({"a":[1,{},[],0.25,100000,1e+20,null,null],"b":[true],"c":2})");
+}
+

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "runtime/cli/terminal_front_end.h"
 #include "runtime/config/option_layers.h"
 #include "runtime/config/option_table.h"
 #include "runtime/runner/coordinator.h"
@@ -39,6 +40,11 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   runner::Coordinator coordinator(std::move(command));
+  const int early_exit = coordinator.prepare();
+  if (early_exit >= 0) return early_exit;
+  TerminalFrontEnd terminal(coordinator);
+  // Headless: the test starts with the load the options give as soon as the workers are ready.
+  coordinator.start(control::LoadRequest{});
   return coordinator.run();
 }
 

@@ -1,10 +1,11 @@
 #pragma once
-// The main thread of `cicada run`: loads the script once to check it and read its user
-// classes and options, runs cicada.setup(), starts the worker threads, drives the load model
-// (docs/load-models.md: users ramped up and down at the spawn rate, from -u, a load shape or
-// the keyboard; or the open model's arrival schedule and its pool of users), merges stats once
+// The main thread of `cicada run`, and the run controller every front-end drives
+// (control::RunController). It makes the run plan (runtime/runner/run_plan.h: the script
+// loaded once to check it and read its classes and options), runs cicada.setup(), starts the
+// worker threads, and once started drives the load model (closed or open), merges stats once
 // a second, prints the console tables, fires the coordinator events, and stops the test on
-// time, iteration count, the shape's end, stop_test() or signal.
+// time, iteration count, the shape's end, stop_test(), a front-end or a signal. The run's
+// phase is one state machine (control::RunPhaseMachine).
 #include <uv.h>
 
 #include <cstdio>
@@ -15,44 +16,57 @@
 
 #include "runtime/common/thread_context.h"
 #include "runtime/config/option_layers.h"
+#include "runtime/control/run_controller.h"
 #include "runtime/http/http_runtime.h"
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
 #include "runtime/loop/worker.h"
-#include "runtime/report/run_reports.h"
-#include "runtime/report/thresholds.h"
-#include "runtime/runner/terminal_keys.h"
-#include "runtime/runner/user_distribution.h"
-#include "runtime/runner/user_ramp.h"
+#include "runtime/runner/load_model.h"
+#include "runtime/runner/run_plan.h"
 #include "runtime/script/lua_value.h"
 #include "runtime/script/script_host.h"
 #include "runtime/stats/run_stats.h"
-#include "runtime/vu/arrival_schedule.h"
 #include "runtime/vu/scheduler.h"
 
 namespace cicada::runner {
 
-class Coordinator final : public vu::SchedulerListener {
+class Coordinator final : public control::RunController, private LoadModelHost, private vu::SchedulerListener {
  public:
   explicit Coordinator(config::ResolvedCommand command);
   ~Coordinator() override;
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
-  // Runs the whole test; returns the process exit code.
+  // Makes the run plan. Returns -1 to go on (then attach front-ends, start() and run()), or
+  // the exit code to end with (--list, --show-task-ratio, a bad script or option).
+  int prepare();
+  // Runs the loop until the run is over; returns the process exit code.
   int run();
 
-  // The coordinator's own scheduler only runs setup/teardown/event coroutines.
+  // control::RunController
+  control::CommandResult start(const control::LoadRequest& load) override;
+  control::CommandResult set_users(int users, double spawn_rate) override;
+  control::CommandResult stop(const std::string& reason) override;
+  control::CommandResult reset_stats() override;
+  control::RunSnapshot snapshot() const override;
+  control::RunPhaseMachine& phases() override { return phases_; }
+  uv_loop_t* loop() override { return &loop_; }
+  void add_exit_hook(std::function<void()> hook) override { exit_hooks_.push_back(std::move(hook)); }
+
+ private:
+  // LoadModelHost
+  void post(int thread, loop::WorkerCommand command) override;
+  double now_s() const override;
+  void on_spawning() override;
+  void on_load_reached(int users) override;
+  void begin_stop(const std::string& reason) override;
+  void report_script_error(const std::string& error) override { report_coordinator_error(error); }
+
+  // vu::SchedulerListener: the coordinator's own scheduler only runs setup/teardown/event coroutines.
   void on_user_ended(int) override {}
   void on_iterations_exhausted() override {}
   void on_all_stopped() override {}
 
- private:
-  enum class Phase { Starting, Running, Stopping, Reporting, Finished };
-
-  // Returns -1 to go on, or an exit code (listing, errors).
-  int prepare();
-  bool select_classes(const std::vector<script::UserClassInfo>& all, std::string* error);
   void start_workers();
   void on_events(std::vector<loop::WorkerEvent>& events);
   void handle(loop::WorkerReady& event);
@@ -62,49 +76,33 @@ class Coordinator final : public vu::SchedulerListener {
   void handle(loop::WorkerStopped& event);
   void handle(loop::StopTestRequested& event);
   void handle(loop::PoolReady& event);
-  void stop_if_all_users_ended();
   void on_setup_done(const std::string& error);
   void maybe_begin_test();
   void begin_test();
-  // The load model, read once the options are final; false with a message on a bad combination.
-  bool prepare_load_model(std::string* error);
-  // The closed model: a new user count to ramp to (from -u, a shape or the keyboard).
-  void set_user_target(int users, double spawn_rate, const std::vector<bool>& classes);
-  void spawn_tick();
-  void on_ramp_reached();
-  void shape_tick();
-  void on_key(TerminalKeys::Key key);
-  // The open model: the pool starts, then (once every thread's pool is ready) the schedule.
-  void begin_pool();
-  void start_arrivals();
+  // The first time the load is fully up: thresholds may now abort on averages, and
+  // --reset-stats resets.
   void on_all_users_running();
+  void reset_stats_now();
   void stats_tick();
   void watch_workers();
   void check_entry_count();
   std::string running_task_text(std::size_t worker) const;
   [[noreturn]] void abandon_silent_workers(const std::vector<std::size_t>& silent);
+  [[noreturn]] void exit_now(int code);
   void close_stats_second();
   void print_tick();
-  void begin_stop(const std::string& reason);
   void on_users_stopped();
   void close_last_second();
   void finish_report();
-  // Thresholds from cicada.thresholds{} and the options, and the report files, checked before
-  // any traffic; false with a message on a malformed threshold or an unwritable file.
-  bool prepare_reports(std::string* error);
-  bool check_open_file_limit(int users, std::string* error);
-  bool load_thresholds(std::string* error);
   // Once a second while running: stops the test when an abort_on_fail threshold is surely broken.
   void check_thresholds();
   report::RunInfo run_info() const;
   // Where the console tables go: stdout, unless --json keeps stdout for the JSON summary.
-  std::FILE* table_stream() const { return options_.json ? stderr : stdout; }
+  std::FILE* table_stream() const { return plan_.options.json ? stderr : stdout; }
   int running_users() const;
   void abort_startup(int exit_code);
   void on_signal(int signum);
   void close_handles();
-  double now_s() const;
-  std::string class_mix() const;
   void merge_coordinator_exceptions();
   void report_coordinator_error(std::string error);
 
@@ -117,7 +115,7 @@ class Coordinator final : public vu::SchedulerListener {
   void shut_down_workers();
 
   config::ResolvedCommand command_;
-  config::RunOptions options_;
+  RunPlan plan_;
   uv_loop_t loop_{};
   // The coordinator's own Lua state: checks the script, reads its classes and options, runs
   // setup/teardown and the coordinator events.
@@ -130,39 +128,19 @@ class Coordinator final : public vu::SchedulerListener {
 
   loop::Mailbox<loop::WorkerEvent> events_;
   std::vector<std::unique_ptr<loop::Worker>> workers_;
-  std::vector<script::UserClassInfo> classes_;  // the selected classes, in script order
-  std::vector<int> class_index_in_script_;      // selected class -> index in the script's list
-  std::string default_host_;                    // for setup/teardown/event contexts
-  std::unique_ptr<UserDistribution> distribution_;
-  std::vector<std::int64_t> iteration_budgets_;
-
-  // The load model (docs/load-models.md).
-  bool open_model_ = false;
-  script::LoadShapeInfo load_shape_;  // cicada.shape / cicada.stages
-  UserRamp ramp_;                     // closed model
-  bool ramping_ = false;
-  bool ramping_down_ = false;
-  TerminalKeys keys_;
-  vu::ArrivalSchedule arrival_schedule_;  // open model
-  int pool_users_ = 0;                // open model: users started before the first iteration
-  int max_pool_users_ = 0;            // ... and the most the pool may grow to
-  int workers_pool_ready_ = 0;
-  bool arrivals_started_ = false;
-  double arrivals_start_s_ = 0;       // the schedule's time 0, on now_s()'s clock
-  double arrivals_end_s_ = 0;         // when the test began to stop
-  std::vector<std::size_t> worker_users_;  // open model: users per thread, as last reported
+  std::unique_ptr<LoadModel> model_;
   std::shared_ptr<const script::LuaValue> setup_data_;
   stats::RunStats stats_;
-  std::unique_ptr<report::RunReports> reports_;
-  std::unique_ptr<report::ThresholdEvaluator> thresholds_;
 
-  Phase phase_ = Phase::Starting;
-  int threads_ = 1;
+  control::RunPhaseMachine phases_;
+  control::LoadRequest load_;
+  bool start_requested_ = false;
+  bool test_starting_ = false;  // test_start listeners run: the test has begun leaving ready
+  bool prepared_ = false;
+  bool finished_ = false;       // the report is written; the loop is winding down
   int workers_ready_ = 0;
   int workers_stopped_ = 0;
   int workers_exhausted_ = 0;
-  int workers_with_budget_ = 0;
-  int users_ended_ = 0;
   bool startup_failed_ = false;
   bool setup_done_ = false;
   bool spawning_complete_ = false;
@@ -176,8 +154,9 @@ class Coordinator final : public vu::SchedulerListener {
   int stats_generation_ = 0;
   int stats_round_ = 0;  // CollectStats rounds, one a second
   std::size_t stats_replies_pending_ = 0;
-  bool stats_round_open_ = false;  // bumped by --reset-stats; older reports are dropped
+  bool stats_round_open_ = false;  // bumped by a stats reset; older reports are dropped
   int exit_code_ = 0;
+  std::vector<std::function<void()>> exit_hooks_;
   // The watchdog (watch_workers): when each worker last posted anything, which have stopped.
   std::vector<double> worker_last_heard_s_;
   std::vector<bool> worker_done_;
@@ -185,8 +164,6 @@ class Coordinator final : public vu::SchedulerListener {
   double stop_began_s_ = 0;
   bool entries_warned_ = false;  // the warning about too many distinct request names
 
-  uv_timer_t spawn_timer_{};
-  uv_timer_t shape_timer_{};
   uv_timer_t stats_timer_{};
   uv_timer_t run_timer_{};
   uv_timer_t stop_deadline_timer_{};

@@ -17,6 +17,12 @@ class LuaValue {
   // message naming where they were found ("setup data.users[3].fn is a function").
   static bool copy_from(lua_State* L, int index, LuaValue* out, std::string* error, const std::string& path);
   void push(lua_State* L) const;
+  static LuaValue number(double value) {
+    LuaValue out;
+    out.type_ = Type::Number;
+    out.number_ = value;
+    return out;
+  }
 
   Type type() const { return type_; }
 

@@ -403,17 +403,43 @@ bool ScriptHost::module_predicate(const char* function, const char* argument) {
   return result;
 }
 
-int ScriptHost::new_coordinator_context(const std::string& host, const std::string& action, const LuaValue* argument) {
+ScriptHost::CoordinatorAction ScriptHost::new_coordinator_action(const std::string& host, const std::string& action,
+                                                                const LuaValue* argument) {
+  CoordinatorAction refs;
   lua_pushlstring(L_, host.data(), host.size());
   std::string error;
-  if (!call_module("_new_context", 1, 1, &error)) return LUA_NOREF;
+  if (!call_module("_new_context", 1, 1, &error)) return refs;
   lua_pushlstring(L_, action.data(), action.size());
   lua_setfield(L_, -2, "__action");
   if (argument) {
     argument->push(L_);
     lua_setfield(L_, -2, "__arg");
   }
-  return luaL_ref(L_, LUA_REGISTRYINDEX);
+  lua_pushvalue(L_, -1);
+  refs.outcome_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  refs.context_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+  return refs;
+}
+
+ScriptHost::ActionOutcome ScriptHost::take_action_outcome(const CoordinatorAction& action, bool want_result) {
+  ActionOutcome outcome;
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, action.outcome_ref);
+  luaL_unref(L_, LUA_REGISTRYINDEX, action.outcome_ref);
+  lua_getfield(L_, -1, "__error");
+  outcome.error = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "";
+  lua_pop(L_, 1);
+  if (want_result && outcome.error.empty()) {
+    lua_getfield(L_, -1, "__result");
+    auto value = std::make_shared<LuaValue>();
+    if (!LuaValue::copy_from(L_, -1, value.get(), &outcome.error, "setup data")) {
+      outcome.error = "cicada.setup() returned something users cannot share: " + outcome.error;
+    } else {
+      outcome.result = std::move(value);
+    }
+    lua_pop(L_, 1);
+  }
+  lua_pop(L_, 1);
+  return outcome;
 }
 
 int ScriptHost::module_function(const char* name) {

@@ -2,6 +2,7 @@
 // A LuaJIT state set up for cicada: standard libraries, the native modules (cicada.core,
 // cicada.http, cicada.json), the stdlib compiled into the binary, and `require` looking next
 // to the script first. Loads a scenario script and reads its user classes.
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,9 +92,22 @@ class ScriptHost {
   bool set_setup_data(const LuaValue& value, std::string* error);
   // Calls one of the stdlib's _has_* predicates (`_has_setup`, `_has_teardown`, ...).
   bool module_predicate(const char* function, const char* argument = nullptr);
-  // A registry reference to a coordinator context for `action` ("setup", "teardown" or an
-  // event), with a client for `host` and `argument` (pushed by the caller, or none).
-  int new_coordinator_context(const std::string& host, const std::string& action, const LuaValue* argument);
+  // A coordinator action ("setup", "teardown" or an event) as the stdlib runs it: a context with
+  // a client for `host` and `argument`, which the scheduler runs in a coroutine
+  // (_run_coordinator_action), and where the outcome is read afterwards.
+  struct CoordinatorAction {
+    int context_ref = -2;  // LUA_NOREF when the context could not be made; handed to the scheduler
+    int outcome_ref = -2;  // the same context, for take_action_outcome
+  };
+  CoordinatorAction new_coordinator_action(const std::string& host, const std::string& action,
+                                           const LuaValue* argument);
+  // What the action left: its error text (empty on success) and, when `want_result`, its return
+  // value copied for other threads (setup data). Releases the action's outcome reference.
+  struct ActionOutcome {
+    std::string error;
+    std::shared_ptr<LuaValue> result;
+  };
+  ActionOutcome take_action_outcome(const CoordinatorAction& action, bool want_result);
   // Registry reference to a function of the cicada module (owned by the caller).
   int module_function(const char* name);
   // References to the stdlib functions the scheduler drives users with.

@@ -11,7 +11,7 @@
 
 #include <functional>
 
-namespace cicada::runner {
+namespace cicada::cli {
 
 class TerminalKeys {
  public:
@@ -35,4 +35,4 @@ class TerminalKeys {
   std::function<void(Key)> on_key_;
 };
 
-}  // namespace cicada::runner
+}  // namespace cicada::cli

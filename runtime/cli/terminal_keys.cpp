@@ -1,10 +1,10 @@
-#include "runtime/runner/terminal_keys.h"
+#include "runtime/cli/terminal_keys.h"
 
 #include <unistd.h>
 
 #include <cstdlib>
 
-namespace cicada::runner {
+namespace cicada::cli {
 
 namespace {
 
@@ -66,4 +66,4 @@ void TerminalKeys::close() {
   tty_ = nullptr;
 }
 
-}  // namespace cicada::runner
+}  // namespace cicada::cli

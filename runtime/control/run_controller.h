@@ -1,0 +1,63 @@
+#pragma once
+// What every front-end (the terminal, next the web UI and a distributed master) may ask of a
+// run, and all it may read. The runner implements it (runtime/runner/coordinator.h); a
+// front-end holds a RunController& and nothing else of the run, and is called on the run's
+// loop (the coordinator's thread), which it may use for its own handles.
+#include <uv.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "runtime/control/run_phase.h"
+#include "runtime/stats/run_stats.h"
+
+namespace cicada::control {
+
+// The load to start with. Empty fields: what the options say (-u, -r; the open model's rate).
+struct LoadRequest {
+  std::optional<int> users;
+  std::optional<double> spawn_rate;
+};
+
+// The run as it stands, for a front-end to show.
+struct RunSnapshot {
+  RunPhase phase = RunPhase::Ready;
+  bool open_model = false;
+  bool shape_driven = false;  // a load shape sets the user count: set_users() does not apply
+  int target_users = 0;       // what the load moves towards (the open model: its pool)
+  int running_users = 0;
+  double spawn_rate = 0;
+  std::string stop_reason;     // once stopping
+  const stats::RunStats* stats = nullptr;  // valid until the next turn of the run's loop
+};
+
+// The outcome of a command: refused commands say why, for the front-end to show.
+struct CommandResult {
+  bool accepted = true;
+  std::string message;
+  static CommandResult refused(std::string why) { return {false, std::move(why)}; }
+};
+
+class RunController {
+ public:
+  virtual ~RunController() = default;
+
+  // Begins the test once the workers are ready (at once when they are). Only from ready.
+  virtual CommandResult start(const LoadRequest& load) = 0;
+  // The closed model's user count, reached at `spawn_rate` per second (<= 0: the run's rate).
+  virtual CommandResult set_users(int users, double spawn_rate) = 0;
+  // Stops the test: users stop, on_stop runs, every report is written.
+  virtual CommandResult stop(const std::string& reason) = 0;
+  // Forgets the requests and failures so far (exceptions stay), as Locust's "Reset stats".
+  virtual CommandResult reset_stats() = 0;
+  virtual RunSnapshot snapshot() const = 0;
+  virtual RunPhaseMachine& phases() = 0;
+  // The run's loop, for a front-end's own handles (a terminal, a listening socket).
+  virtual uv_loop_t* loop() = 0;
+  // Called before the process exits without unwinding (a second interrupt, an abandoned
+  // worker), for a front-end to put back what it changed (the terminal's mode).
+  virtual void add_exit_hook(std::function<void()> hook) = 0;
+};
+
+}  // namespace cicada::control

@@ -1,0 +1,153 @@
+#include "runtime/runner/closed_model.h"
+
+#include <algorithm>
+
+#include "runtime/common/log.h"
+#include "runtime/runner/timers.h"
+
+namespace cicada::runner {
+
+using common::log_error;
+using common::log_info;
+using common::log_warning;
+
+ClosedModel::ClosedModel(const RunPlan& plan, script::ScriptHost& script, uv_loop_t* loop, LoadModelHost& host)
+    : plan_(plan),
+      script_(script),
+      host_(host),
+      distribution_(plan.weights, plan.threads, plan.fixed_counts),
+      spawn_rate_(plan.options.spawn_rate) {
+  for (uv_timer_t* timer : {&spawn_timer_, &shape_timer_}) {
+    uv_timer_init(loop, timer);
+    timer->data = this;
+  }
+}
+
+void ClosedModel::begin(const control::LoadRequest& load) {
+  active_ = true;
+  began_s_ = host_.now_s();
+  if (load.spawn_rate && *load.spawn_rate > 0) spawn_rate_ = *load.spawn_rate;
+  if (shape_driven()) {
+    if (plan_.options.users_given)
+      log_warning("-u/--users does not apply: the load shape of %s sets the user count", plan_.load_shape.where.c_str());
+    // Locust calls a shape's tick() once a second, the first time at once.
+    start_timer(&shape_timer_, [](uv_timer_t* t) { owner_of<ClosedModel>(t)->shape_tick(); }, 0, 1);
+    return;
+  }
+  set_target(load.users.value_or(plan_.options.users), spawn_rate_, {});
+}
+
+control::CommandResult ClosedModel::set_users(int users, double spawn_rate) {
+  if (!active_) return control::CommandResult::refused("the test is not running");
+  if (shape_driven())
+    return control::CommandResult::refused("the load shape of " + plan_.load_shape.where + " sets the user count");
+  if (users < 0) return control::CommandResult::refused("the user count cannot be negative");
+  if (spawn_rate > 0) spawn_rate_ = spawn_rate;
+  set_target(users, spawn_rate_, ramp_.classes());
+  return {};
+}
+
+void ClosedModel::set_target(int users, double spawn_rate, const std::vector<bool>& classes) {
+  if (!active_ || !ramp_.set_target(users, spawn_rate, classes, host_.now_s())) return;
+  log_info("Ramping to %d users at a rate of %.2f per second", users, spawn_rate);
+  ramping_down_ = users < distribution_.live_total();
+  ramping_ = true;
+  host_.on_spawning();
+  start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<ClosedModel>(t)->spawn_tick(); }, 0, ramp_.tick_s());
+}
+
+void ClosedModel::spawn_tick() {
+  if (!active_ || !ramping_) return;
+  RampStep step = ramp_.step(host_.now_s(), distribution_);
+  for (auto& [thread, counts] : step.spawn) {
+    loop::SpawnUsers command;
+    for (auto [class_index, count] : counts) command.batches.emplace_back(plan_.script_class(class_index), count);
+    host_.post(thread, std::move(command));
+  }
+  for (auto& [thread, counts] : step.stop)
+    for (auto [class_index, count] : counts) host_.post(thread, loop::StopUsers{plan_.script_class(class_index), count});
+  if (step.capped)
+    log_warning("Only %d users can run: every selected class has a fixed_count and all are reached",
+                distribution_.total());
+  if (step.reached) on_ramp_reached();
+}
+
+void ClosedModel::on_ramp_reached() {
+  uv_timer_stop(&spawn_timer_);
+  ramping_ = false;
+  // Locust's line after a ramp up; a ramp down says so.
+  const int ended = distribution_.total() - distribution_.live_total();
+  const std::string ended_note = ended > 0 ? ", " + std::to_string(ended) + " more ended on their own" : "";
+  log_info("%s: %s (%d total users%s)", ramping_down_ ? "Ramped down" : "All users spawned", class_mix().c_str(),
+           distribution_.live_total(), ended_note.c_str());
+  reached_once_ = true;
+  host_.on_load_reached(distribution_.live_total());
+  stop_if_all_users_ended();
+}
+
+void ClosedModel::shape_tick() {
+  if (!active_) return;
+  script::ShapeTick tick;
+  std::string error;
+  if (!script_.shape_tick(host_.now_s() - began_s_, &tick, &error)) {
+    host_.report_script_error(error);
+    host_.begin_stop("The load shape failed");
+    return;
+  }
+  if (tick.ended) {
+    host_.begin_stop("The load shape ended");
+    return;
+  }
+  std::vector<bool> active;
+  if (!tick.classes.empty()) {
+    active.assign(plan_.classes.size(), false);
+    for (const std::string& name : tick.classes) {
+      auto it = std::find_if(plan_.classes.begin(), plan_.classes.end(), [&](const auto& c) { return c.name == name; });
+      if (it == plan_.classes.end()) {
+        host_.report_script_error("the load shape (" + plan_.load_shape.where + ") named the user class '" + name +
+                                  "', which is not running (" + class_mix() + ")");
+        host_.begin_stop("The load shape failed");
+        return;
+      }
+      active[static_cast<std::size_t>(it - plan_.classes.begin())] = true;
+    }
+  }
+  set_target(tick.users, tick.spawn_rate, active);
+}
+
+void ClosedModel::on_user_ended(const loop::UserEnded& event) {
+  ++users_ended_;
+  // The user keeps its place in the plan, so that the ramp does not replace it (as in Locust).
+  // A ramp-down may have taken it from the plan already.
+  const int selected = plan_.selected_class(event.class_index);
+  if (selected >= 0) distribution_.mark_ended(selected, event.worker);
+  stop_if_all_users_ended();
+}
+
+void ClosedModel::stop_if_all_users_ended() {
+  if (active_ && plan_.load_shape.kind == script::LoadShapeInfo::Kind::None && reached_once_ && !ramping_ &&
+      users_ended_ > 0 && distribution_.live_total() == 0)
+    host_.begin_stop("All users have stopped");
+}
+
+void ClosedModel::stop() {
+  active_ = false;
+  uv_timer_stop(&spawn_timer_);
+  uv_timer_stop(&shape_timer_);
+}
+
+void ClosedModel::close() {
+  for (uv_timer_t* timer : {&spawn_timer_, &shape_timer_})
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(timer))) uv_close(reinterpret_cast<uv_handle_t*>(timer), nullptr);
+}
+
+std::string ClosedModel::class_mix() const {
+  std::string mix = "{";
+  for (std::size_t i = 0; i < plan_.classes.size(); ++i) {
+    if (i) mix += ", ";
+    mix += "\"" + plan_.classes[i].name + "\": " + std::to_string(distribution_.live_class_count(static_cast<int>(i)));
+  }
+  return mix + "}";
+}
+
+}  // namespace cicada::runner

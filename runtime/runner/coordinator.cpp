@@ -79,7 +79,7 @@ int Coordinator::prepare() {
                                                static_cast<vu::SchedulerListener*>(this),
                                                script_->scheduler_hooks());
   context_.scheduler = scheduler_.get();
-  run_action_ref_ = script_->module_function("_run_coordinator_action");
+  run_action_ref_ = script_->module_function("run_coordinator_action");
   script_->fire_init(true, -1);
   prepared_ = true;
   return -1;
@@ -103,7 +103,7 @@ int Coordinator::run() {
   handles_open_ = true;
 
   start_workers();
-  if (script_->module_predicate("_has_setup")) {
+  if (script_->module_predicate("has_setup")) {
     run_action("setup", nullptr, [this](const std::string& error) { on_setup_done(error); });
   } else {
     setup_done_ = true;
@@ -207,7 +207,7 @@ void Coordinator::run_action(const std::string& action, const script::LuaValue* 
 }
 
 void Coordinator::fire_event(const std::string& event, const script::LuaValue* argument, std::function<void()> done) {
-  if (!script_->module_predicate("_has_listeners", event.c_str())) {
+  if (!script_->module_predicate("has_listeners", event.c_str())) {
     done();
     return;
   }
@@ -613,7 +613,7 @@ void Coordinator::on_users_stopped() {
         close_handles();
       });
     };
-    if (script_->module_predicate("_has_teardown")) {
+    if (script_->module_predicate("has_teardown")) {
       run_action("teardown", nullptr, after_teardown);
     } else {
       after_teardown("");

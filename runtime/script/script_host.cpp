@@ -163,13 +163,18 @@ bool ScriptHost::load(const std::string& path, std::string* error) {
   return true;
 }
 
-bool ScriptHost::push_cicada_module(std::string* error) {
+// Pushes the stdlib's hooks for the runtime (stdlib/cicada/runtime.lua), which `require "cicada"`
+// loads: a script that never required cicada declared nothing to run.
+bool ScriptHost::push_runtime_module(std::string* error) {
   lua_getglobal(L_, "package");
   lua_getfield(L_, -1, "loaded");
   lua_getfield(L_, -1, "cicada");
+  const bool cicada_loaded = lua_istable(L_, -1);
+  lua_pop(L_, 1);
+  lua_getfield(L_, -1, "cicada.runtime");
   lua_remove(L_, -2);
   lua_remove(L_, -2);
-  if (!lua_istable(L_, -1)) {
+  if (!cicada_loaded || !lua_istable(L_, -1)) {
     lua_pop(L_, 1);
     *error = "the script never loaded cicada: start it with `local cicada = require \"cicada\"` and declare users with cicada.user()";
     return false;
@@ -177,9 +182,9 @@ bool ScriptHost::push_cicada_module(std::string* error) {
   return true;
 }
 
-// Calls cicada.<function> with the `nargs` values on top of the stack.
+// Calls the stdlib's runtime hook `function` with the `nargs` values on top of the stack.
 bool ScriptHost::call_module(const char* function, int nargs, int nresults, std::string* error) {
-  if (!push_cicada_module(error)) {
+  if (!push_runtime_module(error)) {
     lua_pop(L_, nargs);
     return false;
   }
@@ -187,7 +192,7 @@ bool ScriptHost::call_module(const char* function, int nargs, int nresults, std:
   lua_remove(L_, -2);
   lua_insert(L_, -(nargs + 1));
   if (lua_pcall(L_, nargs, nresults, 0) != 0) {
-    *error = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : std::string("error in cicada.") + function;
+    *error = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : std::string("error in cicada.runtime.") + function;
     lua_pop(L_, 1);
     return false;
   }
@@ -227,11 +232,11 @@ bool ScriptHost::configure(const std::vector<std::string>& tags, const std::vect
   lua_setfield(L_, -2, "tags");
   push_string_list(L_, exclude_tags);
   lua_setfield(L_, -2, "exclude_tags");
-  return call_module("_configure", 1, 0, error);
+  return call_module("configure", 1, 0, error);
 }
 
 bool ScriptHost::user_classes(std::vector<UserClassInfo>* out, std::string* error) {
-  if (!call_module("_classes", 0, 1, error)) return false;
+  if (!call_module("classes", 0, 1, error)) return false;
   out->clear();
   int list = lua_gettop(L_);
   int count = static_cast<int>(lua_objlen(L_, list));
@@ -253,7 +258,7 @@ bool ScriptHost::user_classes(std::vector<UserClassInfo>* out, std::string* erro
 }
 
 bool ScriptHost::script_options(std::vector<std::pair<std::string, std::string>>* out, std::string* error) {
-  if (!call_module("_script_options", 0, 1, error)) return false;
+  if (!call_module("script_options", 0, 1, error)) return false;
   int options = lua_gettop(L_);
   lua_pushnil(L_);
   while (lua_next(L_, options) != 0) {
@@ -285,7 +290,7 @@ bool ScriptHost::script_options(std::vector<std::pair<std::string, std::string>>
 }
 
 bool ScriptHost::script_thresholds(std::vector<ScriptThreshold>* out, std::string* error) {
-  if (!call_module("_script_thresholds", 0, 1, error)) return false;
+  if (!call_module("script_thresholds", 0, 1, error)) return false;
   const int list = lua_gettop(L_);
   const int count = static_cast<int>(lua_objlen(L_, list));
   for (int i = 1; i <= count; ++i) {
@@ -314,7 +319,7 @@ bool ScriptHost::script_thresholds(std::vector<ScriptThreshold>* out, std::strin
 
 bool ScriptHost::load_shape(LoadShapeInfo* out, std::string* error) {
   *out = LoadShapeInfo{};
-  if (!call_module("_load_shape", 0, 1, error)) return false;
+  if (!call_module("load_shape", 0, 1, error)) return false;
   const int shape = lua_gettop(L_);
   if (lua_istable(L_, shape)) {
     const std::string kind = string_field(L_, shape, "kind");
@@ -338,7 +343,7 @@ bool ScriptHost::load_shape(LoadShapeInfo* out, std::string* error) {
 bool ScriptHost::shape_tick(double run_time_s, ShapeTick* out, std::string* error) {
   *out = ShapeTick{};
   lua_pushnumber(L_, run_time_s);
-  if (!call_module("_shape_tick", 1, 4, error)) return false;
+  if (!call_module("shape_tick", 1, 4, error)) return false;
   const int base = lua_gettop(L_) - 3;
   bool ok = lua_toboolean(L_, base) != 0;
   if (!ok) {
@@ -368,7 +373,7 @@ std::string ScriptHost::task_ratio_report(const std::vector<int>& class_user_cou
     lua_rawseti(L_, -2, static_cast<int>(i + 1));
   }
   std::string error;
-  if (!call_module("_task_ratio_report", 1, 1, &error)) return error + "\n";
+  if (!call_module("task_ratio_report", 1, 1, &error)) return error + "\n";
   std::string report = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
   lua_pop(L_, 1);
   return report;
@@ -382,12 +387,12 @@ void ScriptHost::fire_init(bool coordinator, int thread_index) {
   lua_pushinteger(L_, thread_index);
   lua_setfield(L_, -2, "thread");
   std::string error;
-  call_module("_fire", 2, 0, &error);
+  call_module("fire", 2, 0, &error);
 }
 
 bool ScriptHost::set_setup_data(const LuaValue& value, std::string* error) {
   value.push(L_);
-  return call_module("_set_setup_data", 1, 0, error);
+  return call_module("set_setup_data", 1, 0, error);
 }
 
 bool ScriptHost::module_predicate(const char* function, const char* argument) {
@@ -408,7 +413,7 @@ ScriptHost::CoordinatorAction ScriptHost::new_coordinator_action(const std::stri
   CoordinatorAction refs;
   lua_pushlstring(L_, host.data(), host.size());
   std::string error;
-  if (!call_module("_new_context", 1, 1, &error)) return refs;
+  if (!call_module("new_context", 1, 1, &error)) return refs;
   lua_pushlstring(L_, action.data(), action.size());
   lua_setfield(L_, -2, "__action");
   if (argument) {
@@ -444,7 +449,7 @@ ScriptHost::ActionOutcome ScriptHost::take_action_outcome(const CoordinatorActio
 
 int ScriptHost::module_function(const char* name) {
   std::string error;
-  if (!push_cicada_module(&error)) return LUA_NOREF;
+  if (!push_runtime_module(&error)) return LUA_NOREF;
   lua_getfield(L_, -1, name);
   lua_remove(L_, -2);
   return luaL_ref(L_, LUA_REGISTRYINDEX);
@@ -453,12 +458,12 @@ int ScriptHost::module_function(const char* name) {
 UserHooks ScriptHost::scheduler_hooks() {
   UserHooks hooks;
   std::string error;
-  if (!push_cicada_module(&error)) return hooks;
-  lua_getfield(L_, -1, "_new_user");
+  if (!push_runtime_module(&error)) return hooks;
+  lua_getfield(L_, -1, "new_user");
   hooks.new_user = luaL_ref(L_, LUA_REGISTRYINDEX);
-  lua_getfield(L_, -1, "_run_user");
+  lua_getfield(L_, -1, "run_user");
   hooks.run_user = luaL_ref(L_, LUA_REGISTRYINDEX);
-  lua_getfield(L_, -1, "_stop_user");
+  lua_getfield(L_, -1, "stop_user");
   hooks.stop_user = luaL_ref(L_, LUA_REGISTRYINDEX);
   lua_pop(L_, 1);
   return hooks;

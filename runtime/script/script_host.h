@@ -90,7 +90,7 @@ class ScriptHost {
   // The `init` event, synchronously; listener errors are counted as exceptions.
   void fire_init(bool coordinator, int thread_index);
   bool set_setup_data(const LuaValue& value, std::string* error);
-  // Calls one of the stdlib's _has_* predicates (`_has_setup`, `_has_teardown`, ...).
+  // Calls one of the stdlib's has_* predicates (`has_setup`, `has_teardown`, ...).
   bool module_predicate(const char* function, const char* argument = nullptr);
   // A coordinator action ("setup", "teardown" or an event) as the stdlib runs it: a context with
   // a client for `host` and `argument`, which the scheduler runs in a coroutine
@@ -108,7 +108,7 @@ class ScriptHost {
     std::shared_ptr<LuaValue> result;
   };
   ActionOutcome take_action_outcome(const CoordinatorAction& action, bool want_result);
-  // Registry reference to a function of the cicada module (owned by the caller).
+  // Registry reference to one of the stdlib's runtime hooks (owned by the caller).
   int module_function(const char* name);
   // References to the stdlib functions the scheduler drives users with.
   UserHooks scheduler_hooks();
@@ -116,7 +116,7 @@ class ScriptHost {
   void close();
 
  private:
-  bool push_cicada_module(std::string* error);
+  bool push_runtime_module(std::string* error);
   bool call_module(const char* function, int nargs, int nresults, std::string* error);
 
   lua_State* L_ = nullptr;

@@ -36,6 +36,7 @@ class Client {
   HttpRuntime* runtime() const { return runtime_; }
   const Url* base() const { return base_ ? &*base_ : nullptr; }
   ClientOptions& options() { return options_; }
+  const ClientOptions& options() const { return options_; }
   CookieJar& cookies() { return cookies_; }
 
   // An idle connection to this endpoint, for one exchange; give it back with release().

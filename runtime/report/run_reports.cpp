@@ -92,7 +92,12 @@ std::optional<double> window_percentile(const stats::EntryStats& window, double 
 }  // namespace
 
 RunReports::RunReports(ReportOutputs outputs)
-    : outputs_(std::move(outputs)), recent_(outputs_.csv_full_history) {}
+    : outputs_(std::move(outputs)), recent_(outputs_.csv_full_history) {
+  // All of it at once (~128 KiB): a vector doubling towards its cap over the first quarter
+  // hour leaves its outgrown buffers behind in the heap, which a long run's memory shows as
+  // growth long after it is warm (docs/performance.md#soak).
+  history_.reserve(kMaxHistoryPoints);
+}
 
 RunReports::~RunReports() {
   if (history_file_) std::fclose(history_file_);

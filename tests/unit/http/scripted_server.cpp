@@ -72,6 +72,7 @@ void ScriptedServer::on_peer_data(Peer* peer) {
       consumed += std::strtoul(cl + 17, nullptr, 10);
     if (peer->received.size() < consumed) return;
     last_request_ = peer->received.substr(0, consumed);
+    requests_received_.push_back(last_request_);
     peer->received.erase(0, consumed);
     ++requests_;
     if (replies_.empty()) {

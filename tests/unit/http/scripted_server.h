@@ -27,6 +27,8 @@ class ScriptedServer {
   int connections_accepted() const { return accepted_; }
   int requests_seen() const { return requests_; }
   const std::string& last_request() const { return last_request_; }
+  // Every request received (head and body), in order.
+  const std::vector<std::string>& requests() const { return requests_received_; }
   // Closes every accepted connection now (the client sees its keep-alive socket closed).
   void close_all_connections();
   void close();
@@ -51,6 +53,7 @@ class ScriptedServer {
   int accepted_ = 0;
   int requests_ = 0;
   std::string last_request_;
+  std::vector<std::string> requests_received_;
 };
 
 }  // namespace cicada::testing

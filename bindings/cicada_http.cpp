@@ -73,15 +73,10 @@ http::Client* check_client(lua_State* L, int index, const common::ThreadContext*
   return nullptr;
 }
 
-void finish_request(PendingRequest* request, http::ResponseData& data, std::string_view error);
-
-void on_request_done(void* owner, http::Request&, http::ResponseData& data, std::string_view error) {
-  finish_request(static_cast<PendingRequest*>(owner), data, error);
-}
-
 // The last hop is done: make the response, record it (unless the script decides), and hand it
 // to the user (or to its batch).
-void finish_request(PendingRequest* request, http::ResponseData& data, std::string_view error) {
+void finish_request(void* owner, http::Request&, http::ResponseData& data, std::string_view error) {
+  auto* request = static_cast<PendingRequest*>(owner);
   common::ThreadContext* ctx = request->context;
   vu::Vu* user = request->user;
   lua_State* L = ctx->main_state;
@@ -170,7 +165,7 @@ int start_request(lua_State* L, std::string_view method, int path_index, int opt
   vu::Vu* user = running_user_or_error(L, ctx);
   prepare_request(L, ctx, client, method, path_index, opts_index, preparing_request());
   PendingRequest* request = take_prepared(ctx, user);
-  if (!request->http.start(client, uv_hrtime(), request, &on_request_done)) {
+  if (!request->http.start(client, uv_hrtime(), request, &finish_request)) {
     release_pending_request(request);
     return luaL_error(L, "too many requests in flight to one host from one user");
   }
@@ -272,7 +267,7 @@ int client_batch(lua_State* L) {
   std::uint64_t now = uv_hrtime();
   for (PendingRequest* request : prepared) {
     request->batch = batch.get();
-    if (!request->http.start(client, now, request, &on_request_done)) {
+    if (!request->http.start(client, now, request, &finish_request)) {
       for (PendingRequest*& r : batch->requests) {
         if (!r) continue;
         abort_request(r);

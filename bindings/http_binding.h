@@ -169,7 +169,19 @@ LuaResponse* check_response(lua_State* L, int index);
 // Copies the finished request into a new response object on L's stack.
 LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::ResponseData& data,
                            std::string_view error);
-Sample sample_of(const LuaResponse& response, std::string_view error);
+// What the stats record of a response.
+inline Sample sample_of(const LuaResponse& response, std::string_view error) {
+  Sample sample;
+  sample.method = response.view(response.method);
+  sample.name = response.view(response.name);
+  sample.response_us = (response.elapsed_ns + 500) / 1000;
+  sample.length = response.content_length;
+  sample.error = error;
+  sample.status = response.status;
+  sample.url = response.view(response.url);
+  return sample;
+}
+
 // The response's metatable and methods, in the registry; sets ctx->response_metatable_ref.
 void open_response_type(lua_State* L, common::ThreadContext* ctx);
 

@@ -66,18 +66,6 @@ LuaResponse* push_response(lua_State* L, PendingRequest* request, const http::Re
   return response;
 }
 
-Sample sample_of(const LuaResponse& response, std::string_view error) {
-  Sample sample;
-  sample.method = response.view(response.method);
-  sample.name = response.view(response.name);
-  sample.response_us = (response.elapsed_ns + 500) / 1000;
-  sample.length = response.content_length;
-  sample.error = error;
-  sample.status = response.status;
-  sample.url = response.view(response.url);
-  return sample;
-}
-
 // --- the response object ------------------------------------------------------------------
 
 namespace {

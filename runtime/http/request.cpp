@@ -155,7 +155,10 @@ void Request::on_exchange_done(void* waiter, ResponseData& response) {
   total.receive_ns += hop.receive_ns;
   total.queued_ns += hop.queued_ns;
   const char* redirect_error = nullptr;
-  if (response.error.empty() && request->follow_redirect(response, &redirect_error)) return;
+  // The common case, an answer that is no redirect, decided here without a call.
+  if (response.error.empty() && request->allow_redirects && is_redirect(response.status) &&
+      request->follow_redirect(response, &redirect_error))
+    return;
   request->on_complete_(request->owner_, *request, response, redirect_error ? redirect_error : response.error);
 }
 

@@ -15,6 +15,7 @@ ClosedModel::ClosedModel(const RunPlan& plan, script::ScriptHost& script, uv_loo
     : plan_(plan),
       script_(script),
       host_(host),
+      loop_(loop),
       distribution_(plan.weights, plan.threads, plan.fixed_counts),
       spawn_rate_(plan.options.spawn_rate) {
   for (uv_timer_t* timer : {&spawn_timer_, &shape_timer_}) {
@@ -31,7 +32,7 @@ void ClosedModel::begin(const control::LoadRequest& load) {
     if (plan_.options.users_given)
       log_warning("-u/--users does not apply: the load shape of %s sets the user count", plan_.load_shape.where.c_str());
     // Locust calls a shape's tick() once a second, the first time at once.
-    start_timer(&shape_timer_, [](uv_timer_t* t) { owner_of<ClosedModel>(t)->shape_tick(); }, 0, 1);
+    schedule_shape_tick();
     return;
   }
   set_target(load.users.value_or(plan_.options.users), spawn_rate_, {});
@@ -85,8 +86,14 @@ void ClosedModel::on_ramp_reached() {
   stop_if_all_users_ended();
 }
 
+void ClosedModel::schedule_shape_tick() {
+  start_timer_at(loop_, &shape_timer_, [](uv_timer_t* t) { owner_of<ClosedModel>(t)->shape_tick(); },
+                 began_s_ + shape_ticks_++);
+}
+
 void ClosedModel::shape_tick() {
   if (!active_) return;
+  schedule_shape_tick();
   script::ShapeTick tick;
   std::string error;
   if (!script_.shape_tick(host_.now_s() - began_s_, &tick, &error)) {

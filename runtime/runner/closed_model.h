@@ -34,6 +34,9 @@ class ClosedModel final : public LoadModel {
   void spawn_tick();
   void on_ramp_reached();
   void shape_tick();
+  // The next tick, a whole number of seconds after the test began, and never earlier by the
+  // run's clock: a tick that came a moment early would still see the previous second.
+  void schedule_shape_tick();
   // With a fixed user count, the test ends once every user has ended on its own (stop_user,
   // --iterations-per-user); a load shape decides the end itself.
   void stop_if_all_users_ended();
@@ -41,10 +44,12 @@ class ClosedModel final : public LoadModel {
   const RunPlan& plan_;
   script::ScriptHost& script_;
   LoadModelHost& host_;
+  uv_loop_t* loop_;
   UserDistribution distribution_;
   UserRamp ramp_;
   double spawn_rate_ = 1;
   double began_s_ = 0;
+  int shape_ticks_ = 0;  // ticks of the load shape so far: the next is due at began_s_ + shape_ticks_
   bool active_ = false;
   bool ramping_ = false;
   bool ramping_down_ = false;

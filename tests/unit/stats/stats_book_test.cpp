@@ -366,3 +366,48 @@ TEST_CASE("stats book: the open model keeps service times beside the corrected r
   CHECK(other.iterations_dropped() == 0);  // NOLINT(bugprone-use-after-move): a moved-from book is empty
   CHECK(other.empty());
 }
+
+TEST_CASE("a zeroed histogram is empty and keeps its memory") {
+  Histogram histogram;
+  for (std::uint64_t us : {5, 2'000, 900'000}) histogram.record(us);
+  const std::size_t bytes = histogram.memory_bytes();
+  histogram.zero();
+  CHECK(histogram.count() == 0);
+  CHECK(histogram.value_at_percentile(0.5) == 0);
+  CHECK(histogram.memory_bytes() == bytes);
+  int buckets = 0;
+  histogram.for_each_bucket([&](std::size_t, std::uint64_t) { ++buckets; });
+  CHECK(buckets == 0);
+  histogram.record(2'000);
+  CHECK(histogram.count() == 1);
+  CHECK(histogram.memory_bytes() == bytes);  // the octave was there already
+}
+
+TEST_CASE("a recycled book records its next second into the same entries, and shows no empty one") {
+  StatsBook book;
+  book.record_request("GET", "/a", 1'000, 10, "");
+  book.record_request("GET", "/b", 3'000, 10, "500 Internal Server Error");
+  book.record_exception("boom", "trace");
+  book.recycle();
+  CHECK(book.empty());
+  CHECK(book.entry_count() == 2);  // kept, with their memory
+  CHECK(book.sorted_entries().empty());
+  CHECK(book.find("GET", "/a") == nullptr);
+  CHECK(book.failures().empty());
+  CHECK(book.exceptions().empty());
+  int visited = 0;
+  book.for_each_entry([&](const EntryKey&, const EntryStats&) { ++visited; });
+  CHECK(visited == 0);
+
+  book.record_request("GET", "/b", 2'000, 5, "");
+  REQUIRE(book.find("GET", "/b") != nullptr);
+  CHECK(book.find("GET", "/b")->num_requests == 1);
+  CHECK(book.find("GET", "/b")->min_response_us == 2'000);
+  CHECK(book.total().num_requests == 1);
+
+  StatsBook run;
+  run.merge(book);
+  CHECK(run.sorted_entries().size() == 1);  // /a, empty in the recycled book, is not carried over
+  CHECK(run.find("GET", "/a") == nullptr);
+  CHECK(run.total().num_requests == 1);
+}

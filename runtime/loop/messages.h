@@ -44,17 +44,12 @@ struct CollectStats {
 // --reset-stats: drop what was recorded so far (exceptions excepted).
 struct ResetStats {};
 struct Shutdown {};
-// A stats book the coordinator has merged, back for the worker to record into again (its
-// entries and histograms kept, zeroed): no allocation per second once a run is warm.
-struct RecycleStats {
-  std::unique_ptr<stats::StatsBook> book;
-};
 // What cicada.setup() returned, for every user's self.setup_data. Sent before any spawn.
 struct SetSetupData {
   std::shared_ptr<const script::LuaValue> value;
 };
 using WorkerCommand = std::variant<SpawnUsers, SetupArrivals, StartArrivals, StopUsers, StopAllUsers, CollectStats,
-                                   ResetStats, Shutdown, SetSetupData, RecycleStats>;
+                                   ResetStats, Shutdown, SetSetupData>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {

@@ -110,7 +110,6 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
     coordinator_->post(StatsReport{config_.index, command.generation, command.round, take_stats(),
                                    scheduler_ ? scheduler_->user_count() : 0});
   }
-  void handle(RecycleStats& command) { spare_stats_ = std::move(command.book); }
   void handle(ResetStats&) {
     auto before = take_stats();
     stats_.merge_exceptions(*before);
@@ -130,12 +129,7 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
   }
 
   std::unique_ptr<stats::StatsBook> take_stats() {
-    std::unique_ptr<stats::StatsBook> delta = std::move(spare_stats_);
-    if (delta) {
-      delta->recycle();
-    } else {
-      delta = std::make_unique<stats::StatsBook>();
-    }
+    auto delta = std::make_unique<stats::StatsBook>();
     std::swap(*delta, stats_);
     return delta;
   }
@@ -145,7 +139,6 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
   Mailbox<WorkerCommand>* inbox_;
   uv_loop_t loop_{};
   stats::StatsBook stats_;
-  std::unique_ptr<stats::StatsBook> spare_stats_;  // last second's book, back from the coordinator
   std::unique_ptr<http::HttpRuntime> http_;
   common::ThreadContext context_;
   std::unique_ptr<script::ScriptHost> script_;

@@ -13,13 +13,7 @@ void RecentResponseTimes::add(const stats::StatsBook& delta) {
 void RecentResponseTimes::close(Seconds& seconds) {
   seconds.closed.push_back(std::move(seconds.pending));
   seconds.pending = stats::EntryStats{};
-  if (seconds.closed.size() > static_cast<std::size_t>(kWindowSeconds)) {
-    // The second leaving the window becomes the next pending one: its histogram's memory is
-    // used again rather than freed and allocated anew every second.
-    seconds.pending = std::move(seconds.closed.front());
-    seconds.closed.pop_front();
-    seconds.pending.zero();
-  }
+  while (seconds.closed.size() > static_cast<std::size_t>(kWindowSeconds)) seconds.closed.pop_front();
 }
 
 void RecentResponseTimes::close_second() {

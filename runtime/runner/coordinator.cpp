@@ -536,12 +536,6 @@ void Coordinator::handle(loop::StatsReport& event) {
       // Asked for before a stats reset: the ramp-up's requests go, its exceptions stay.
       stats_.merge_exceptions(*event.delta);
     }
-    // The book goes back to its worker to record into again: the same memory every second,
-    // allocated and freed on the worker's own thread. A book of many names is let go instead
-    // (a reused one would keep an entry for every name ever seen).
-    constexpr std::size_t kMostEntriesRecycled = 256;
-    if (event.delta->entry_count() <= kMostEntriesRecycled && phases_.is_active())
-      post(event.worker, loop::RecycleStats{std::move(event.delta)});
   }
   if (stats_round_open_ && event.round == stats_round_ && --stats_replies_pending_ == 0) close_stats_second();
 }

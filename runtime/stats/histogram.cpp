@@ -104,7 +104,6 @@ void Histogram::merge(const Histogram& other) {
     merge(copy);
     return;
   }
-  if (other.total_ == 0) return;  // a reused histogram keeps octaves it holds nothing in
   for (std::size_t c = 0; c < kChunks; ++c) {
     if (!other.chunks_[c]) continue;
     if (!chunks_[c]) chunks_[c] = std::make_unique<std::uint64_t[]>(kChunkSize);
@@ -115,13 +114,6 @@ void Histogram::merge(const Histogram& other) {
 
 void Histogram::clear() {
   for (auto& chunk : chunks_) chunk.reset();
-  total_ = 0;
-}
-
-void Histogram::zero() {
-  if (total_ == 0) return;
-  for (auto& chunk : chunks_)
-    if (chunk) std::fill_n(chunk.get(), kChunkSize, std::uint64_t{0});
   total_ = 0;
 }
 

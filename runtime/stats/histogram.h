@@ -31,9 +31,6 @@ class Histogram {
   void record(std::uint64_t value_us, std::uint64_t count = 1);
   void merge(const Histogram& other);
   void clear();
-  // Empty again, keeping the octaves it has: a histogram reused every second records into the
-  // same memory instead of allocating it anew (a long run's heap stays as it is once warm).
-  void zero();
 
   std::uint64_t count() const { return total_; }
   // Nearest-rank percentile (p in [0, 1]): the value of the ceil(p * count)-th smallest sample

@@ -42,14 +42,6 @@ void ServiceTimes::record(std::uint64_t service_us) {
   histogram.record(service_us);
 }
 
-void ServiceTimes::zero() {
-  count = 0;
-  total_us = 0;
-  min_us = UINT64_MAX;
-  max_us = 0;
-  histogram.zero();
-}
-
 void ServiceTimes::merge(const ServiceTimes& other) {
   if (other.count == 0) return;
   count += other.count;
@@ -79,17 +71,6 @@ void EntryStats::record(std::uint64_t response_us, std::uint64_t content_length,
   max_response_us = std::max(max_response_us, response_us);
   total_content_length += content_length;
   histogram.record(response_us);
-}
-
-void EntryStats::zero() {
-  num_requests = 0;
-  num_failures = 0;
-  total_response_us = 0;
-  min_response_us = UINT64_MAX;
-  max_response_us = 0;
-  total_content_length = 0;
-  histogram.zero();
-  service.zero();
 }
 
 void EntryStats::merge(const EntryStats& other) {
@@ -210,7 +191,6 @@ void StatsBook::merge(const StatsBook& other) {
     return;
   }
   for (const auto& [joined_key, entry] : other.entries_) {
-    if (entry.stats.empty()) continue;  // kept by a recycled book, with nothing in it
     auto it = entries_.find(joined_key);
     if (it == entries_.end())
       entries_.emplace(joined_key, entry);
@@ -250,19 +230,8 @@ void StatsBook::clear() {
   iterations_dropped_ = 0;
 }
 
-void StatsBook::recycle() {
-  for (auto& [joined_key, entry] : entries_) entry.stats.zero();
-  total_.zero();
-  failures_.clear();
-  exceptions_.clear();
-  in_flight_at_stop_.clear();
-  iterations_started_ = 0;
-  iterations_dropped_ = 0;
-}
-
 bool StatsBook::empty() const {
-  // Every request is in total_; a recycled book's entries may remain, empty.
-  return total_.empty() && failures_.empty() && exceptions_.empty() && in_flight_at_stop_.empty() &&
+  return entries_.empty() && total_.empty() && failures_.empty() && exceptions_.empty() && in_flight_at_stop_.empty() &&
          iterations_started_ == 0 &&
          iterations_dropped_ == 0;
 }
@@ -270,8 +239,7 @@ bool StatsBook::empty() const {
 std::vector<std::pair<EntryKey, const EntryStats*>> StatsBook::sorted_entries() const {
   std::vector<std::pair<EntryKey, const EntryStats*>> sorted;
   sorted.reserve(entries_.size());
-  for (const auto& slot : entries_)
-    if (!slot.second.stats.empty()) sorted.emplace_back(slot.second.key, &slot.second.stats);
+  for (const auto& slot : entries_) sorted.emplace_back(slot.second.key, &slot.second.stats);
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
     return std::tie(a.first.name, a.first.method) < std::tie(b.first.name, b.first.method);
   });
@@ -282,7 +250,7 @@ const EntryStats* StatsBook::find(std::string_view method, std::string_view name
   std::string key;
   join_key(key, method, name);
   const auto it = entries_.find(key);
-  return it == entries_.end() || it->second.stats.empty() ? nullptr : &it->second.stats;
+  return it == entries_.end() ? nullptr : &it->second.stats;
 }
 
 }  // namespace cicada::stats

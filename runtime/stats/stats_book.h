@@ -36,7 +36,6 @@ struct ServiceTimes {
 
   void record(std::uint64_t service_us);
   void merge(const ServiceTimes& other);
-  void zero();  // empty again, keeping the histogram's memory
   double avg_ms() const;
   double min_ms() const;
   double max_ms() const;
@@ -57,7 +56,6 @@ struct EntryStats {
   void record(std::uint64_t response_us, std::uint64_t content_length, bool failed,
               std::optional<std::uint64_t> service_us = std::nullopt);
   void merge(const EntryStats& other);
-  void zero();  // empty again, keeping the histograms' memory
   bool empty() const { return num_requests == 0 && num_failures == 0; }
 
   // Derived values in milliseconds (0 when empty), as Locust reports them.
@@ -126,11 +124,6 @@ class StatsBook {
   // Only the exceptions of `other` (the coordinator's own book: its requests are not counted).
   void merge_exceptions(const StatsBook& other);
   void clear();
-  // Empty again, keeping its entries (with no requests) and their histograms' memory: a worker
-  // records its next second into a book it had before instead of a new one. Empty entries are
-  // skipped by merge() and for_each_entry(), so they never show.
-  void recycle();
-  std::size_t entry_count() const { return entries_.size(); }
   bool empty() const;
 
   // Read access. Entries sorted by (name, method) as Locust sorts them.
@@ -147,8 +140,7 @@ class StatsBook {
   // (cheaper than sorted_entries when order does not matter, e.g. when merging).
   template <class Fn>
   void for_each_entry(Fn&& fn) const {
-    for (const auto& slot : entries_)
-      if (!slot.second.stats.empty()) fn(slot.second.key, slot.second.stats);
+    for (const auto& slot : entries_) fn(slot.second.key, slot.second.stats);
   }
 
  private:

@@ -61,7 +61,7 @@ struct NativeModule {
 
 class ScriptHost {
  public:
-  // `native_modules` come from the floor above (bindings::native_modules()), so that the host
+  // `native_modules` come from the floor above (bindings::kNativeModules), so that the host
   // does not depend on the bindings it loads.
   ScriptHost(common::ThreadContext* context, std::span<const NativeModule> native_modules);
   ~ScriptHost();
@@ -94,7 +94,7 @@ class ScriptHost {
   bool module_predicate(const char* function, const char* argument = nullptr);
   // A coordinator action ("setup", "teardown" or an event) as the stdlib runs it: a context with
   // a client for `host` and `argument`, which the scheduler runs in a coroutine
-  // (_run_coordinator_action), and where the outcome is read afterwards.
+  // (the hook run_coordinator_action), and where the outcome is read afterwards.
   struct CoordinatorAction {
     int context_ref = -2;  // LUA_NOREF when the context could not be made; handed to the scheduler
     int outcome_ref = -2;  // the same context, for take_action_outcome

@@ -27,10 +27,11 @@ class ClosedModel final : public LoadModel {
   int target_users() const override { return ramp_.target(); }
   double spawn_rate() const override { return spawn_rate_; }
   bool shape_driven() const override { return plan_.load_shape.kind == script::LoadShapeInfo::Kind::Users; }
-  std::string class_mix() const override;
 
  private:
   void set_target(int users, double spawn_rate, const std::vector<bool>& classes);
+  // "{"Shopper": 75, "Admin": 25}": the users running per class, for the log.
+  std::string class_mix() const;
   void spawn_tick();
   void on_ramp_reached();
   void shape_tick();

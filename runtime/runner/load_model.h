@@ -47,8 +47,6 @@ class LoadModel {
   virtual int target_users() const = 0;
   virtual double spawn_rate() const = 0;
   virtual bool shape_driven() const = 0;
-  // "{"Shopper": 75, "Admin": 25}": the users running per class.
-  virtual std::string class_mix() const = 0;
   // The model's part of the reports (the open model's schedule and pool).
   virtual void describe(report::RunInfo*) const {}
 };

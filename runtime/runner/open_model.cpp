@@ -110,15 +110,6 @@ void OpenModel::close() {
     uv_close(reinterpret_cast<uv_handle_t*>(&end_timer_), nullptr);
 }
 
-std::string OpenModel::class_mix() const {
-  std::string mix = "{";
-  for (std::size_t i = 0; i < plan_.classes.size(); ++i) {
-    if (i) mix += ", ";
-    mix += "\"" + plan_.classes[i].name + "\": " + std::to_string(distribution_.live_class_count(static_cast<int>(i)));
-  }
-  return mix + "}";
-}
-
 void OpenModel::describe(report::RunInfo* info) const {
   const config::RunOptions& options = plan_.options;
   info->users = plan_.pool_users;

@@ -31,7 +31,6 @@ class OpenModel final : public LoadModel {
   int target_users() const override { return plan_.pool_users; }
   double spawn_rate() const override { return 0; }
   bool shape_driven() const override { return plan_.load_shape.kind == script::LoadShapeInfo::Kind::Rate; }
-  std::string class_mix() const override;
   void describe(report::RunInfo* info) const override;
 
  private:

@@ -279,6 +279,9 @@ bool apply_options(RunOptions* options, const std::vector<RawOption>& layer, std
     }
     list_seen[row] = seen;
     if (spec->field == OptionField(&RunOptions::users)) options->users_given = true;
+    if (spec->field == OptionField(&RunOptions::web) || spec->field == OptionField(&RunOptions::web_host) ||
+        spec->field == OptionField(&RunOptions::web_port) || spec->field == OptionField(&RunOptions::web_auth))
+      options->web_given = true;
   }
   report::add_threshold_layer(options->thresholds, layer_thresholds);
   return true;

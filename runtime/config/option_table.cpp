@@ -65,8 +65,10 @@ constexpr OptionSpec kOptions[] = {
     {"show-task-ratio", 0, Kind::Flag, &R::show_task_ratio, "", "print each class's task ratios and exit",
      "print each class's task ratios (and of the whole mix for `-u` users) and exit", "", Section::Run, false,
      nullptr},
-    {"headless", 0, Kind::Flag, std::monostate{}, "", "accepted for Locust compatibility (cicada runs headless)",
-     "accepted and ignored (cicada runs headless)", "", Section::Run, false, nullptr},
+    {"headless", 0, Kind::Flag, &R::headless, "", "no web UI: start the test with the options' load at once",
+     "no web UI: the test starts at once with the options' load (`-u`, `--arrival-rate`, a shape), as "
+     "without any web option; `--web-port` or `--metrics` still serve `/metrics` and the API while it runs",
+     "off", Section::Run, false, nullptr},
 
     {"arrival-rate", 0, Kind::Rate, &R::arrival_rate, "RATE",
      "start task iterations at RATE (500/s, 30/m) whatever the response\n"
@@ -107,6 +109,29 @@ constexpr OptionSpec kOptions[] = {
      "the stats table every 2 seconds (what cicada does anyway)", "on", Section::Reports, false, nullptr},
     {"only-summary", 0, Kind::Flag, &R::only_summary, "", "print only the final report",
      "no periodic stats table, only the final report", "off", Section::Reports, false, nullptr},
+    {"web", 0, Kind::Flag, &R::web, "", "serve the web UI (and the API, /metrics); with a load, start at once",
+     "serve the web UI, Locust's HTTP API and `/metrics` ([web-ui.md](web-ui.md)); with a load given (`-u`, "
+     "`--arrival-rate`, a shape) the test starts at once, without one it waits for a start from the page or "
+     "the API", "off; on when `cicada run` has no load and a terminal", Section::Web, false, nullptr},
+    {"web-host", 0, Kind::Text, &R::web_host, "HOST", "the web UI's address (default 127.0.0.1; implies --web)",
+     "the address the web UI listens on; another than loopback without `--web-auth` prints a warning "
+     "(implies `--web`)", "`127.0.0.1`", Section::Web, false, nullptr},
+    {"web-port", 'P', Kind::Count, &R::web_port, "PORT", "the web UI's port (default 8089, 0: any free; implies --web)",
+     "the web UI's port; `0` takes any free port (the URL is printed) (implies `--web`)", "8089", Section::Web,
+     false, nullptr},
+    {"web-auth", 0, Kind::Text, &R::web_auth, "USER:PASS", "HTTP basic authentication for the web UI",
+     "`user:password`: HTTP basic authentication on every route of the web UI (implies `--web`)", "none",
+     Section::Web, false, nullptr},
+    {"autostart", 0, Kind::Flag, &R::autostart, "", "with the web UI, start the test at once (Locust's flag)",
+     "start the test at once with the options' load, with the web UI up (implies `--web`)", "off", Section::Web,
+     false, nullptr},
+    {"autoquit", 0, Kind::Duration, &R::autoquit_s, "TIME", "with the web UI, exit TIME after the test ends",
+     "with the web UI, exit this long after the test ended (`0`: at once); without it the UI stays up until "
+     "Ctrl-C", "stay up", Section::Web, false, nullptr},
+    {"metrics", 0, Kind::Flag, &R::metrics, "", "serve /metrics (and the API) on --web-port during a headless run",
+     "serve Prometheus' `/metrics` and the API on `--web-host`:`--web-port` while the test runs, without "
+     "waiting for a start; the process ends with the test", "off", Section::Web, false, nullptr},
+
     {"threshold", 0, Kind::ThresholdList, &R::thresholds, "EXPR",
      "fail the run (exit code 3) unless EXPR holds, e.g. 'p95<100ms',\n"
      "'GET /items p99<200ms', 'error_rate<1%'; add 'abort_on_fail' (and\n"
@@ -268,6 +293,8 @@ std::string run_usage() {
   append_section(out, Section::OpenModel);
   out += "\nReports and thresholds (see docs/reports.md):\n";
   append_section(out, Section::Reports);
+  out += "\nThe web UI, its API and /metrics (see docs/web-ui.md):\n";
+  append_section(out, Section::Web);
   append_usage_row(out, "-h, --help", "this help");
   out +=
       "\n"

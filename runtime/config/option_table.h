@@ -31,15 +31,14 @@ enum class Kind {
   ConfigFile,        // --config: read before the other layers, not an option of the run
 };
 
-// Where an option is stored in RunOptions; monostate for an option that sets nothing
-// (--headless, accepted for Locust's sake, and --config).
+// Where an option is stored in RunOptions; monostate for an option that sets nothing (--config).
 using OptionField =
     std::variant<std::monostate, std::string RunOptions::*, int RunOptions::*, double RunOptions::*,
                  std::int64_t RunOptions::*, bool RunOptions::*, std::vector<std::string> RunOptions::*,
                  std::vector<report::Threshold> RunOptions::*>;
 
 // The usage text groups options under these headings.
-enum class Section { Run, OpenModel, Reports };
+enum class Section { Run, OpenModel, Reports, Web };
 
 struct OptionSpec {
   const char* name;        // canonical long name: --spawn-rate, spawn-rate in cicada.conf

@@ -46,6 +46,17 @@ struct RunOptions {
   std::string junit_file;         // --junit FILE: one test case per threshold
   bool print_stats = false;       // --print-stats: the periodic table (cicada prints it anyway)
   bool only_summary = false;      // --only-summary: no periodic table, only the final report
+  // The web UI (docs/web-ui.md).
+  bool headless = false;      // --headless: never the UI
+  bool web = false;           // --web
+  bool web_given = false;     // --web, --web-host, --web-port or --web-auth was set in some layer
+  std::string web_host = "127.0.0.1";
+  int web_port = 8089;        // 0: any free port
+  std::string web_auth;       // "user:password"; empty: none
+  bool autostart = false;
+  double autoquit_s = -1;     // -1: stay up until interrupted
+  bool metrics = false;       // --metrics: /metrics and the API during a headless run
+
   // --threshold, repeatable; a layer's threshold replaces a lower layer's on the same metric.
   std::vector<report::Threshold> thresholds;
 };

@@ -8,16 +8,40 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/control/run_phase.h"
+#include "runtime/report/history.h"
+#include "runtime/report/run_info.h"
+#include "runtime/report/thresholds.h"
 #include "runtime/stats/run_stats.h"
 
 namespace cicada::control {
 
-// The load to start with. Empty fields: what the options say (-u, -r; the open model's rate).
+// The load to start with. Empty fields: what the options say (-u, -r, -t, -H; the open
+// model's rate; every selected class).
 struct LoadRequest {
   std::optional<int> users;
   std::optional<double> spawn_rate;
+  std::optional<double> run_time_s;
+  std::optional<std::string> host;       // the base URL every new user's client gets
+  std::vector<std::string> user_classes;  // a subset of the classes the options selected
+};
+
+// A user class the run may start, for a front-end's form.
+struct UserClassChoice {
+  std::string name;
+  int weight = 1;
+  int fixed_count = 0;
+  std::string host;  // the class's own host, empty when none
+};
+
+// What the file reports are made of, as it stands now.
+struct RunReportView {
+  report::RunInfo info;
+  const std::vector<report::HistoryPoint>* history = nullptr;  // valid until the next turn of the loop
+  std::vector<report::ThresholdResult> thresholds;
+  stats::EntryStats recent;  // the Aggregated requests of the last seconds (current percentiles)
 };
 
 // The run as it stands, for a front-end to show.
@@ -43,7 +67,8 @@ class RunController {
  public:
   virtual ~RunController() = default;
 
-  // Begins the test once the workers are ready (at once when they are). Only from ready.
+  // Begins the test once the workers are ready (at once when they are). Only from ready; a
+  // request with a bad field is refused whole.
   virtual CommandResult start(const LoadRequest& load) = 0;
   // The closed model's user count, reached at `spawn_rate` per second (<= 0: the run's rate).
   virtual CommandResult set_users(int users, double spawn_rate) = 0;
@@ -52,6 +77,12 @@ class RunController {
   // Forgets the requests and failures so far (exceptions stay), as Locust's "Reset stats".
   virtual CommandResult reset_stats() = 0;
   virtual RunSnapshot snapshot() const = 0;
+  virtual RunReportView report_view() const = 0;
+  // The classes the options selected, in script order.
+  virtual std::vector<UserClassChoice> user_classes() const = 0;
+  // Locust's /tasks document: {"per_class": {Class: {"ratio", "tasks"}}, "total": {...}}, for
+  // the users running now (the options' user count before the test starts).
+  virtual std::string task_ratios_json() = 0;
   virtual RunPhaseMachine& phases() = 0;
   // The run's loop, for a front-end's own handles (a terminal, a listening socket).
   virtual uv_loop_t* loop() = 0;

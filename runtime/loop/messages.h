@@ -48,8 +48,12 @@ struct Shutdown {};
 struct SetSetupData {
   std::shared_ptr<const script::LuaValue> value;
 };
+// A host from a front-end's start (the web form): users started from now on use it.
+struct SetHost {
+  std::string host;
+};
 using WorkerCommand = std::variant<SpawnUsers, SetupArrivals, StartArrivals, StopUsers, StopAllUsers, CollectStats,
-                                   ResetStats, Shutdown, SetSetupData>;
+                                   ResetStats, Shutdown, SetSetupData, SetHost>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {

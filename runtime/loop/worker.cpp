@@ -106,6 +106,7 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
     if (scheduler_ && command.value && !script_->set_setup_data(*command.value, &error))
       stats_.record_exception(error, "");
   }
+  void handle(SetHost& command) { context_.host_override = command.host; }
   void handle(CollectStats& command) {
     coordinator_->post(StatsReport{config_.index, command.generation, command.round, take_stats(),
                                    scheduler_ ? scheduler_->user_count() : 0});

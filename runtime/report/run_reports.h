@@ -52,6 +52,7 @@ class RunReports {
   std::string finish(const RunInfo& info, const stats::RunStats& run, const std::vector<ThresholdResult>& thresholds);
 
   const std::vector<HistoryPoint>& history() const { return history_; }
+  const RecentResponseTimes& recent() const { return recent_; }
 
  private:
   void rewrite_csv(const stats::RunStats& run);

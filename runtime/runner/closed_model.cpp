@@ -35,7 +35,21 @@ void ClosedModel::begin(const control::LoadRequest& load) {
     schedule_shape_tick();
     return;
   }
-  set_target(load.users.value_or(plan_.options.users), spawn_rate_, {});
+  // A front-end's choice of classes (the web form): the others get no users.
+  std::vector<bool> classes;
+  if (!load.user_classes.empty()) {
+    classes.assign(plan_.classes.size(), false);
+    for (std::size_t c = 0; c < plan_.classes.size(); ++c)
+      classes[c] = std::find(load.user_classes.begin(), load.user_classes.end(), plan_.classes[c].name) !=
+                   load.user_classes.end();
+  }
+  set_target(load.users.value_or(plan_.options.users), spawn_rate_, classes);
+}
+
+std::vector<int> ClosedModel::class_user_counts() const {
+  std::vector<int> counts;
+  for (std::size_t c = 0; c < plan_.classes.size(); ++c) counts.push_back(distribution_.live_class_count(static_cast<int>(c)));
+  return counts;
 }
 
 control::CommandResult ClosedModel::set_users(int users, double spawn_rate) {

@@ -24,6 +24,7 @@ class ClosedModel final : public LoadModel {
   void on_user_ended(const loop::UserEnded& event) override;
 
   int running_users() const override { return distribution_.live_total(); }
+  std::vector<int> class_user_counts() const override;
   int target_users() const override { return ramp_.target(); }
   double spawn_rate() const override { return spawn_rate_; }
   bool shape_driven() const override { return plan_.load_shape.kind == script::LoadShapeInfo::Kind::Users; }

@@ -13,6 +13,7 @@
 #include "bindings/modules.h"
 #include "runtime/common/log.h"
 #include "runtime/http/body_budget.h"
+#include "runtime/http/url.h"
 #include "runtime/report/console_report.h"
 #include "runtime/runner/closed_model.h"
 #include "runtime/runner/open_model.h"
@@ -112,13 +113,36 @@ int Coordinator::run() {
   return exit_code_;
 }
 
+bool Coordinator::load_given() const {
+  const config::RunOptions& o = plan_.options;
+  return o.users_given || o.arrival_rate > 0 || plan_.load_shape.kind != script::LoadShapeInfo::Kind::None ||
+         o.iterations >= 0 || o.iterations_per_user >= 0 || o.run_time_s > 0;
+}
+
 // --- the controller's commands ---------------------------------------------------------------
 
 CommandResult Coordinator::start(const control::LoadRequest& load) {
   if (!phases_.is(RunPhase::Ready) || start_requested_) return CommandResult::refused("the test has already started");
   if (load.users && *load.users < 0) return CommandResult::refused("the user count cannot be negative");
+  if (load.spawn_rate && !(*load.spawn_rate > 0)) return CommandResult::refused("the spawn rate must be above 0");
+  if (load.run_time_s && !(*load.run_time_s >= 0)) return CommandResult::refused("the run time cannot be negative");
+  if (load.host) {
+    std::string error;
+    if (!http::parse_url(*load.host, &error)) return CommandResult::refused("bad host '" + *load.host + "': " + error);
+  }
+  for (const std::string& name : load.user_classes) {
+    const bool known = std::any_of(plan_.classes.begin(), plan_.classes.end(), [&](const auto& c) { return c.name == name; });
+    if (!known) return CommandResult::refused("no user class named '" + name + "' runs in this test");
+  }
+  if (!load.user_classes.empty() && plan_.open_model)
+    return CommandResult::refused("the open model runs every selected class; choose classes with --class");
   start_requested_ = true;
   load_ = load;
+  // The reports describe the test that ran.
+  if (load.users) plan_.options.users = *load.users;
+  if (load.spawn_rate) plan_.options.spawn_rate = *load.spawn_rate;
+  if (load.run_time_s) plan_.options.run_time_s = *load.run_time_s;
+  if (load.host) plan_.options.host = *load.host;
   if (prepared_) maybe_begin_test();
   return {};
 }
@@ -129,6 +153,7 @@ CommandResult Coordinator::set_users(int users, double spawn_rate) {
 }
 
 CommandResult Coordinator::stop(const std::string& reason) {
+  if (phases_.is(RunPhase::Ready) && !start_requested_) return CommandResult::refused("the test has not started");
   if (phases_.is(RunPhase::Stopping) || phases_.is(RunPhase::Stopped))
     return CommandResult::refused("the test is already " + std::string(control::phase_name(phases_.phase())));
   begin_stop(reason);
@@ -139,6 +164,38 @@ CommandResult Coordinator::reset_stats() {
   if (!phases_.is_active()) return CommandResult::refused(std::string("the test is ") + control::phase_name(phases_.phase()));
   reset_stats_now();
   return {};
+}
+
+control::RunReportView Coordinator::report_view() const {
+  control::RunReportView view;
+  view.info = run_info();
+  view.history = &plan_.reports->history();
+  view.thresholds = plan_.thresholds->evaluate(stats_);
+  view.recent = plan_.reports->recent().window(nullptr);
+  return view;
+}
+
+std::vector<control::UserClassChoice> Coordinator::user_classes() const {
+  std::vector<control::UserClassChoice> choices;
+  for (const auto& c : plan_.classes) choices.push_back({c.name, c.weight, c.fixed_count, c.host});
+  return choices;
+}
+
+std::string Coordinator::task_ratios_json() {
+  // Once the run is over its Lua state is closed: the ratios of its end.
+  if (!handles_open_ && !task_ratios_at_end_.empty()) return task_ratios_at_end_;
+  std::vector<int> counts;
+  if (model_ && phases_.phase() != RunPhase::Ready) counts = model_->class_user_counts();
+  // Before the start, and in the open model: the mix by weight.
+  if (counts.empty()) counts = plan_.weights;
+  std::vector<int> by_script_class(plan_.class_index_in_script.empty()
+                                       ? 0
+                                       : static_cast<std::size_t>(*std::max_element(plan_.class_index_in_script.begin(),
+                                                                                   plan_.class_index_in_script.end()) + 1),
+                                   0);
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    by_script_class[static_cast<std::size_t>(plan_.script_class(static_cast<int>(i)))] = counts[i];
+  return script_->task_ratios_json(by_script_class);
 }
 
 control::RunSnapshot Coordinator::snapshot() const {
@@ -344,6 +401,10 @@ void Coordinator::maybe_begin_test() {
   }
   if (setup_data_)
     for (auto& worker : workers_) worker->post(loop::SetSetupData{setup_data_});
+  if (load_.host) {
+    context_.host_override = *load_.host;
+    for (auto& worker : workers_) worker->post(loop::SetHost{*load_.host});
+  }
   // test_start listeners finish before the first user starts, as in Locust; a stop meanwhile
   // stops the test instead.
   test_starting_ = true;
@@ -560,6 +621,12 @@ void Coordinator::handle(loop::WorkerStopped& event) {
 void Coordinator::begin_stop(const std::string& reason) {
   if (phases_.is(RunPhase::Ready) && !test_starting_) {
     if (stop_before_start_.empty()) stop_before_start_ = reason;
+    // A run waiting for a front-end's start (the web UI) may never get one: it ends as soon as
+    // the workers are up, as a run stopped while starting does.
+    if (!start_requested_) {
+      start_requested_ = true;
+      if (prepared_) maybe_begin_test();
+    }
     return;
   }
   if (!phases_.advance(RunPhase::Stopping) || !stop_reason_.empty()) return;
@@ -721,6 +788,7 @@ void Coordinator::close_handles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  task_ratios_at_end_ = task_ratios_json();
   events_.close();
   // The coordinator's own coroutines and connections go too, or the loop would not end.
   if (scheduler_) scheduler_->shutdown();

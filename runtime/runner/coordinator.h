@@ -43,12 +43,21 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   // Runs the loop until the run is over; returns the process exit code.
   int run();
 
+  // After prepare(): the options of the run, every layer merged (the script's included).
+  const config::RunOptions& options() const { return plan_.options; }
+  // Whether the options or the script say what load to run: -u, --arrival-rate, a load shape
+  // or stages, -i, --iterations-per-user or -t (a run without one can wait for the web UI).
+  bool load_given() const;
+
   // control::RunController
   control::CommandResult start(const control::LoadRequest& load) override;
   control::CommandResult set_users(int users, double spawn_rate) override;
   control::CommandResult stop(const std::string& reason) override;
   control::CommandResult reset_stats() override;
   control::RunSnapshot snapshot() const override;
+  control::RunReportView report_view() const override;
+  std::vector<control::UserClassChoice> user_classes() const override;
+  std::string task_ratios_json() override;
   control::RunPhaseMachine& phases() override { return phases_; }
   uv_loop_t* loop() override { return &loop_; }
   void add_exit_hook(std::function<void()> hook) override { exit_hooks_.push_back(std::move(hook)); }
@@ -171,6 +180,7 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   uv_signal_t sigterm_{};
   uv_signal_t sighup_{};
   bool handles_open_ = false;
+  std::string task_ratios_at_end_;  // task_ratios_json() once the Lua state is closed
 };
 
 }  // namespace cicada::runner

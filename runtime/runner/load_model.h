@@ -4,6 +4,7 @@
 // a pool of users. The coordinator owns one and forwards it what the workers say; the model
 // answers through its host.
 #include <string>
+#include <vector>
 
 #include "runtime/control/run_controller.h"
 #include "runtime/loop/messages.h"
@@ -47,6 +48,8 @@ class LoadModel {
   virtual int target_users() const = 0;
   virtual double spawn_rate() const = 0;
   virtual bool shape_driven() const = 0;
+  // Users per selected class now; empty when the model does not count them by class.
+  virtual std::vector<int> class_user_counts() const { return {}; }
   // The model's part of the reports (the open model's schedule and pool).
   virtual void describe(report::RunInfo*) const {}
 };

@@ -367,16 +367,27 @@ bool ScriptHost::shape_tick(double run_time_s, ShapeTick* out, std::string* erro
 }
 
 std::string ScriptHost::task_ratio_report(const std::vector<int>& class_user_counts) {
-  lua_createtable(L_, static_cast<int>(class_user_counts.size()), 0);
-  for (std::size_t i = 0; i < class_user_counts.size(); ++i) {
-    lua_pushinteger(L_, class_user_counts[i]);
+  std::string error;
+  std::string report = call_with_counts("task_ratio_report", class_user_counts, &error);
+  return error.empty() ? report : error + "\n";
+}
+
+std::string ScriptHost::task_ratios_json(const std::vector<int>& class_user_counts) {
+  std::string error;
+  std::string document = call_with_counts("task_ratios_json", class_user_counts, &error);
+  return error.empty() ? document : "{}";
+}
+
+std::string ScriptHost::call_with_counts(const char* function, const std::vector<int>& counts, std::string* error) {
+  lua_createtable(L_, static_cast<int>(counts.size()), 0);
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    lua_pushinteger(L_, counts[i]);
     lua_rawseti(L_, -2, static_cast<int>(i + 1));
   }
-  std::string error;
-  if (!call_module("task_ratio_report", 1, 1, &error)) return error + "\n";
-  std::string report = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
+  if (!call_module(function, 1, 1, error)) return {};
+  std::string text = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
   lua_pop(L_, 1);
-  return report;
+  return text;
 }
 
 void ScriptHost::fire_init(bool coordinator, int thread_index) {

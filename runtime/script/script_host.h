@@ -87,6 +87,8 @@ class ScriptHost {
   bool shape_tick(double run_time_s, ShapeTick* out, std::string* error);
   // Locust's --show-task-ratio, for these user counts per class.
   std::string task_ratio_report(const std::vector<int>& class_user_counts);
+  // The same ratios as Locust's GET /tasks JSON document.
+  std::string task_ratios_json(const std::vector<int>& class_user_counts);
   // The `init` event, synchronously; listener errors are counted as exceptions.
   void fire_init(bool coordinator, int thread_index);
   bool set_setup_data(const LuaValue& value, std::string* error);
@@ -118,6 +120,8 @@ class ScriptHost {
  private:
   bool push_runtime_module(std::string* error);
   bool call_module(const char* function, int nargs, int nresults, std::string* error);
+  // Calls the runtime module's `function` with a list of integers; its string result.
+  std::string call_with_counts(const char* function, const std::vector<int>& counts, std::string* error);
 
   lua_State* L_ = nullptr;
 };

@@ -270,8 +270,12 @@ int Connection::on_headers_complete(llhttp_t* parser) {
   // Upgrades (and CONNECT) are not supported: answer, then close.
   c.keep_alive_ = llhttp_should_keep_alive(parser) != 0 && parser->upgrade == 0;
   c.request_target_ = split_request_target(c.target_);
-  c.route_ = route_path(c.request_target_.path);
-  c.keep_body_ = reads_request_body(c.route_.endpoint, c.method_);
+  if (Site* site = c.worker_.site()) {
+    c.keep_body_ = site->reads_body(llhttp_method_name(static_cast<llhttp_method_t>(c.method_)), c.request_target_.path);
+  } else {
+    c.route_ = route_path(c.request_target_.path);
+    c.keep_body_ = reads_request_body(c.route_.endpoint, c.method_);
+  }
 
   // curl and others wait (a second, typically) for this before sending a large body.
   const bool has_body = (parser->flags & F_CHUNKED) != 0 || parser->content_length > 0;
@@ -287,7 +291,8 @@ int Connection::on_body(llhttp_t* parser, const char* at, size_t length) {
   // Bodies nobody looks at are read and dropped; a kept body that grows too large is dropped too
   // and answered with 413 once the request is complete.
   if (!c.keep_body_ || c.body_too_large_) return 0;
-  if (c.body_.size() + length > kMaxKeptBodyBytes) {
+  const size_t limit = c.worker_.site() ? c.worker_.site()->max_body_bytes() : kMaxKeptBodyBytes;
+  if (c.body_.size() + length > limit) {
     c.body_too_large_ = true;
     std::string().swap(c.body_);
     return 0;
@@ -305,6 +310,7 @@ int Connection::on_message_complete(llhttp_t* parser) {
 // Answers
 
 void Connection::respond() {
+  if (worker_.site()) return respond_for_site();
   if (hold_for_stall()) return;
   if (route_.endpoint == Endpoint::close) keep_alive_ = false;
   if (!keep_alive_) no_more_requests_ = true;
@@ -371,6 +377,19 @@ void Connection::respond() {
     case Endpoint::response_headers: return respond_to_response_headers();
     case Endpoint::not_found: return send_error(404, "not found");
   }
+}
+
+void Connection::respond_for_site() {
+  if (!keep_alive_) no_more_requests_ = true;
+  head_only_ = method_ == HTTP_HEAD;
+  connection_header_ = !keep_alive_ ? ConnectionHeader::close
+                       : http_1_0_  ? ConnectionHeader::keep_alive
+                                    : ConnectionHeader::omit;
+  const SiteRequest request{llhttp_method_name(static_cast<llhttp_method_t>(method_)), request_target_,
+                            request_headers(), body_, body_too_large_};
+  SiteAnswer answer;
+  worker_.site()->answer(request, answer);
+  send(answer.status, answer.content_type, answer.body, answer.header_lines);
 }
 
 void Connection::respond_to_parse_error() {

@@ -70,6 +70,8 @@ class Connection {
 
   // Answers.
   void respond();
+  // A listener with a Site (server.h): the site answers, the target's endpoints do not.
+  void respond_for_site();
   void respond_to_parse_error();
   void respond_to_status(uint64_t status);
   void respond_to_login();

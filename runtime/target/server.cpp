@@ -174,46 +174,76 @@ struct SignalWatch {
 
 }  // namespace
 
+int bind_listening_socket(const std::string& host, uint16_t port, uint16_t* bound, std::string& error) {
+  SocketAddress address;
+  if (!resolve(host, port, address, error)) return -1;
+  std::string reason;
+  UniqueFd fd = open_socket(address, false, reason);
+  if (!fd.valid()) {
+    error = "cannot listen on " + describe(host, port) + ": " + reason;
+    return -1;
+  }
+  *bound = bound_port(fd.get());
+  return fd.release();
+}
+
+std::string host_and_port(const std::string& host, uint16_t port) { return describe(host, port); }
+
 // ---------------------------------------------------------------------------------------------
 // Worker
 
 std::unique_ptr<Worker> Worker::create(int listen_fd, std::string& error) {
   UniqueFd fd(listen_fd);
   std::unique_ptr<Worker> worker(new Worker());
-  const auto failed = [&error](const char* what, int rc) {
-    error = std::string(what) + ": " + uv_strerror(rc);
+  if (const int rc = uv_loop_init(&worker->own_loop_); rc != 0) {
+    error = std::string("uv_loop_init: ") + uv_strerror(rc);
     return nullptr;
-  };
-  if (const int rc = uv_loop_init(&worker->loop_); rc != 0) return failed("uv_loop_init", rc);
+  }
   worker->loop_initialized_ = true;
-
-  uv_tcp_init(&worker->loop_, &worker->listener_);
-  worker->listener_initialized_ = true;
-  worker->listener_.data = worker.get();
-  if (const int rc = uv_tcp_open(&worker->listener_, fd.get()); rc != 0) return failed("uv_tcp_open", rc);
-  fd.release();  // closed with the handle from now on
-  if (const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&worker->listener_), kListenBacklog, on_connection);
-      rc != 0) {
-    return failed("listen", rc);
-  }
-
-  if (const int rc = uv_async_init(&worker->loop_, &worker->stop_request_, on_stop_requested); rc != 0) {
-    return failed("uv_async_init", rc);
-  }
-  worker->stop_request_initialized_ = true;
-  worker->stop_request_.data = worker.get();
+  if (!worker->init_listener(fd.release(), error)) return nullptr;
   return worker;
 }
 
+std::unique_ptr<Worker> Worker::create_on_loop(uv_loop_t* loop, int listen_fd, Site& site, std::string& error) {
+  std::unique_ptr<Worker> worker(new Worker());
+  worker->loop_ = loop;
+  worker->site_ = &site;
+  if (!worker->init_listener(listen_fd, error)) return nullptr;
+  return worker;
+}
+
+bool Worker::init_listener(int listen_fd, std::string& error) {
+  UniqueFd fd(listen_fd);
+  const auto failed = [&error](const char* what, int rc) {
+    error = std::string(what) + ": " + uv_strerror(rc);
+    return false;
+  };
+  uv_tcp_init(loop_, &listener_);
+  listener_initialized_ = true;
+  listener_.data = this;
+  if (const int rc = uv_tcp_open(&listener_, fd.get()); rc != 0) return failed("uv_tcp_open", rc);
+  fd.release();  // closed with the handle from now on
+  if (const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, on_connection); rc != 0) {
+    return failed("listen", rc);
+  }
+  if (const int rc = uv_async_init(loop_, &stop_request_, on_stop_requested); rc != 0) {
+    return failed("uv_async_init", rc);
+  }
+  stop_request_initialized_ = true;
+  stop_request_.data = this;
+  return true;
+}
+
 Worker::~Worker() {
+  // On someone else's loop, the owner has stopped the worker and run that loop since.
   if (!loop_initialized_) return;
   // After run() everything is closed already; after a failed start, close what was opened.
   if (!stopped_) stop();
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop_) != 0) std::fprintf(stderr, "cicada target: a libuv handle was left open\n");
+  uv_run(&own_loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&own_loop_) != 0) std::fprintf(stderr, "cicada target: a libuv handle was left open\n");
 }
 
-void Worker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void Worker::run() { uv_run(loop_, UV_RUN_DEFAULT); }
 
 void Worker::request_stop() {
   if (stop_requested_.exchange(true)) return;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/target/site.h"
 #include "runtime/target/stall.h"
 
 namespace cicada::target {
@@ -27,11 +28,22 @@ struct ServerOptions {
 // to stdout once all threads accept connections. Returns the process exit code.
 int serve(const ServerOptions& options);
 
+// A bound socket for one listener (no SO_REUSEPORT: a second server on a taken port fails).
+// Port 0 picks a free port; `bound_port` gets the port. Returns -1 with `error` set on failure.
+int bind_listening_socket(const std::string& host, uint16_t port, uint16_t* bound_port, std::string& error);
+
+// "127.0.0.1:8089", "[::1]:8089".
+std::string host_and_port(const std::string& host, uint16_t port);
+
 class Worker {
  public:
   // Takes ownership of `listen_fd` (a bound socket) in every case. Returns null with `error` set
   // when the loop or the listener cannot be set up.
   static std::unique_ptr<Worker> create(int listen_fd, std::string& error);
+  // A listener on someone else's loop (the web UI on the run's loop) whose requests `site`
+  // answers. Nothing runs until that loop does; request_stop() and stop_now() close the handles,
+  // and the worker must outlive that loop's next turn (the handles' close callbacks).
+  static std::unique_ptr<Worker> create_on_loop(uv_loop_t* loop, int listen_fd, Site& site, std::string& error);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -40,8 +52,13 @@ class Worker {
   void run();
   // Callable from any thread, once.
   void request_stop();
+  // On the loop's thread: closes the listener and every connection now.
+  void stop_now() {
+    if (!stopped_) stop();
+  }
 
-  uv_loop_t* loop() { return &loop_; }
+  uv_loop_t* loop() { return loop_; }
+  Site* site() const { return site_; }
 
   // All connections of a worker read into this one buffer: a read callback parses (or copies)
   // the bytes before returning, so a buffer per connection would only cost memory.
@@ -64,7 +81,11 @@ class Worker {
   static void on_connection(uv_stream_t* listener, int status);
   static void on_stop_requested(uv_async_t* handle);
 
-  uv_loop_t loop_{};
+  bool init_listener(int listen_fd, std::string& error);
+
+  uv_loop_t own_loop_{};
+  uv_loop_t* loop_ = &own_loop_;
+  Site* site_ = nullptr;
   uv_tcp_t listener_{};
   uv_async_t stop_request_{};
   bool loop_initialized_ = false;

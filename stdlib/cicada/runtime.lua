@@ -19,6 +19,7 @@ return {
   configure = user_runtime.configure,
   classes = user_runtime.classes,
   task_ratio_report = user_runtime.task_ratio_report,
+  task_ratios_json = user_runtime.task_ratios_json,
   script_options = function() return declarations.script_options end,
   script_thresholds = thresholds.script_thresholds,
   load_shape = shapes.load_shape,

@@ -376,6 +376,31 @@ function U.task_ratio_report(class_user_counts)
   return table.concat(lines, "\n") .. "\n"
 end
 
+--- Locust's GET /tasks document: per class, the class's share of the users and each task's
+--- share within the class ("per_class") or of all users ("total"), task sets nested.
+function U.task_ratios_json(class_user_counts)
+  local compiled = compile()
+  local total_users = 0
+  for i = 1, #compiled do total_users = total_users + (class_user_counts[i] or 0) end
+  local function tasks_of(entries, total, parent_ratio)
+    local out = {}
+    for _, e in ipairs(entries) do
+      local ratio = (total > 0 and e.weight / total or 0) * parent_ratio
+      local task = { ratio = ratio }
+      if e.taskset then task.tasks = tasks_of(e.taskset.entries, e.taskset.total, ratio) end
+      out[e.name] = task
+    end
+    return out
+  end
+  local per_class, overall = {}, {}
+  for i, c in ipairs(compiled) do
+    local ratio = total_users > 0 and (class_user_counts[i] or 0) / total_users or 0
+    per_class[c.name] = { ratio = ratio, tasks = tasks_of(c.entries, c.total, 1) }
+    overall[c.name] = { ratio = ratio, tasks = tasks_of(c.entries, c.total, ratio) }
+  end
+  return require("cicada.json").encode({ per_class = per_class, total = overall })
+end
+
 function U.set_setup_data(value)
   setup_data = value
 end

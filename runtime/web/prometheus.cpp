@@ -1,6 +1,7 @@
 #include "runtime/web/prometheus.h"
 
 #include <array>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 
@@ -13,10 +14,11 @@ namespace {
 constexpr std::array<double, 19> kBucketBoundsS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                                     1,      2.5,   5,      10,    15,   30,    60,   120, 300};
 
+// The shortest text that reads back as the same double (0.0025, not 0.0025000000000000001).
 void append_number(std::string& out, double value) {
   char text[40];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  out += text;
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  out.append(text, result.ptr);
 }
 
 void append_count(std::string& out, std::uint64_t value) {
@@ -116,33 +118,26 @@ std::string prometheus_metrics(const control::RunSnapshot& run) {
   const auto entries = book.sorted_entries();
   std::string out;
 
-  append_family(out, "cicada_requests_total", "counter", "Requests completed (failed ones included), per method and name.");
-  for (const auto& [key, entry] : entries) {
-    out += "cicada_requests_total{";
-    append_entry_labels(out, key);
-    out += "} ";
-    append_count(out, entry->num_requests);
-    out += '\n';
-  }
-  append_family(out, "cicada_request_failures_total", "counter", "Requests that failed, per method and name.");
-  for (const auto& [key, entry] : entries) {
-    out += "cicada_request_failures_total{";
-    append_entry_labels(out, key);
-    out += "} ";
-    append_count(out, entry->num_failures);
-    out += '\n';
-  }
+  const auto per_entry_counter = [&](const char* name, const char* help, auto value_of) {
+    append_family(out, name, "counter", help);
+    for (const auto& [key, entry] : entries) {
+      out += name;
+      out += '{';
+      append_entry_labels(out, key);
+      out += "} ";
+      append_count(out, value_of(*entry));
+      out += '\n';
+    }
+  };
+  per_entry_counter("cicada_requests_total", "Requests completed (failed ones included), per method and name.",
+                    [](const stats::EntryStats& e) { return e.num_requests; });
+  per_entry_counter("cicada_request_failures_total", "Requests that failed, per method and name.",
+                    [](const stats::EntryStats& e) { return e.num_failures; });
   append_family(out, "cicada_request_duration_seconds", "histogram",
                 "Response times, per method and name, from cicada's microsecond histograms.");
   for (const auto& [key, entry] : entries) append_histogram(out, key, *entry);
-  append_family(out, "cicada_response_bytes_total", "counter", "Response body bytes received, per method and name.");
-  for (const auto& [key, entry] : entries) {
-    out += "cicada_response_bytes_total{";
-    append_entry_labels(out, key);
-    out += "} ";
-    append_count(out, entry->total_content_length);
-    out += '\n';
-  }
+  per_entry_counter("cicada_response_bytes_total", "Response body bytes received, per method and name.",
+                    [](const stats::EntryStats& e) { return e.total_content_length; });
 
   append_gauge(out, "cicada_users", "Users running now.", run.running_users);
   append_gauge(out, "cicada_target_users", "Users the load is moving towards (the open model: its pool).",

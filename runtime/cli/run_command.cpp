@@ -5,9 +5,12 @@
 #include <sstream>
 #include <string_view>
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "runtime/cli/terminal_front_end.h"
 #include "runtime/config/option_layers.h"
@@ -33,17 +36,61 @@ std::optional<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-int run_main(int argc, char** argv) {
-  ResolvedCommand command;
-  std::string error;
-  if (!config::resolve_command(argc, argv, environ, &read_file, &command, &error)) {
-    std::fprintf(stderr, "cicada run: %s\n", error.c_str());
-    return 2;
+namespace {
+
+// A new test from the web UI after one ended (Locust's "New test", a POST /swarm once stopped):
+// the process starts again as it began, keeping the UI's listening socket, and starts the
+// new test with the form's load. A fresh process is a fresh run: workers, stats, reports.
+[[noreturn]] void start_again_for_new_test(int argc, char** argv, const web::NewTest& next) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // The socket survives the exec; the new process finds it and the form in its environment.
+  fcntl(next.listen_fd, F_SETFD, 0);
+  setenv(web::kInheritedListenerVariable, std::to_string(next.listen_fd).c_str(), 1);
+  setenv(web::kNewTestFormVariable, next.form.c_str(), 1);
+  std::vector<char*> args;
+  static char program[] = "cicada";
+  static char run[] = "run";
+  args.push_back(program);
+  if (std::string_view(argv[0]) == "run") {
+    args.push_back(run);
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  } else {
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   }
-  if (command.help) {
-    std::fputs(config::run_usage().c_str(), stdout);
-    return 0;
+  args.push_back(nullptr);
+  execv("/proc/self/exe", args.data());
+  std::perror("cicada run: cannot start again for the new test");
+  std::_Exit(1);
+}
+
+// The web front-end's options, from the run's; false (with the message printed) for bad ones.
+bool web_options_from(const config::RunOptions& options, bool ui, web::WebOptions* out) {
+  if (options.web_port > 65535) {
+    std::fprintf(stderr, "cicada run: --web-port must be 0..65535, got %d\n", options.web_port);
+    return false;
   }
+  if (!options.web_auth.empty() && options.web_auth.find(':') == std::string::npos) {
+    std::fprintf(stderr, "cicada run: --web-auth takes user:password\n");
+    return false;
+  }
+  out->host = options.web_host;
+  out->port = static_cast<std::uint16_t>(options.web_port);
+  out->auth = options.web_auth;
+  out->stay_up_after_test = ui;
+  out->autoquit_s = options.autoquit_s;
+  if (options.csv_full_history && !options.csv_prefix.empty())
+    out->full_history_csv = options.csv_prefix + "_stats_history.csv";
+  out->form_users = options.users;
+  out->form_spawn_rate = options.spawn_rate;
+  if (options.run_time_s > 0) out->form_run_time = std::to_string(static_cast<long long>(options.run_time_s)) + "s";
+  out->form_host = options.host;
+  for (const std::string& tag : options.tags) out->form_tags += (out->form_tags.empty() ? "" : ",") + tag;
+  return true;
+}
+
+// One test, with its front-ends; `new_test` is set when the web UI asked for another one.
+int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   runner::Coordinator coordinator(std::move(command));
   const int early_exit = coordinator.prepare();
   if (early_exit >= 0) return early_exit;
@@ -53,10 +100,8 @@ int run_main(int argc, char** argv) {
   // a script without a load (as `locust -f` does); a headless run may still serve /metrics.
   const bool from_terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   const bool web_asked = options.web || options.web_given || options.autostart;
-  bool ui = false;
-  if (!options.headless && (web_asked || (!coordinator.load_given() && from_terminal))) {
-    ui = true;
-  } else if (!options.headless && !coordinator.load_given() && !options.metrics) {
+  const bool ui = !options.headless && (web_asked || (!coordinator.load_given() && from_terminal));
+  if (!ui && !options.headless && !coordinator.load_given() && !options.metrics) {
     std::fprintf(stderr,
                  "cicada run: no load given: pass -u USERS (or --arrival-rate, -i, -t, a load shape) to run "
                  "headless, or --web to start the test from a browser\n");
@@ -69,25 +114,7 @@ int run_main(int argc, char** argv) {
   std::unique_ptr<web::WebFrontEnd> web_ui;
   if (serve) {
     web::WebOptions web_options;
-    web_options.host = options.web_host;
-    if (options.web_port > 65535) {
-      std::fprintf(stderr, "cicada run: --web-port must be 0..65535, got %d\n", options.web_port);
-      return 2;
-    }
-    web_options.port = static_cast<std::uint16_t>(options.web_port);
-    web_options.auth = options.web_auth;
-    if (!web_options.auth.empty() && web_options.auth.find(':') == std::string::npos) {
-      std::fprintf(stderr, "cicada run: --web-auth takes user:password\n");
-      return 2;
-    }
-    web_options.stay_up_after_test = ui;
-    web_options.autoquit_s = options.autoquit_s;
-    if (options.csv_full_history && !options.csv_prefix.empty())
-      web_options.full_history_csv = options.csv_prefix + "_stats_history.csv";
-    web_options.form_users = options.users;
-    web_options.form_spawn_rate = options.spawn_rate;
-    if (options.run_time_s > 0) web_options.form_run_time = std::to_string(static_cast<long long>(options.run_time_s)) + "s";
-    web_options.form_host = options.host;
+    if (!web_options_from(options, ui, &web_options)) return 2;
     web_ui = std::make_unique<web::WebFrontEnd>(coordinator, std::move(web_options));
     std::string listen_error;
     if (!web_ui->listen(&listen_error)) {
@@ -102,9 +129,31 @@ int run_main(int argc, char** argv) {
     }
   }
   TerminalFrontEnd terminal(coordinator);
-  // Headless: the test starts with the load the options give as soon as the workers are ready.
-  if (start_now) coordinator.start(control::LoadRequest{});
-  return coordinator.run();
+  // A new test asked for in the previous process's UI starts with that form's load; a headless
+  // run with the options' load as soon as the workers are ready.
+  if (!(web_ui && web_ui->start_from_inherited_form()) && start_now) coordinator.start(control::LoadRequest{});
+  const int exit_code = coordinator.run();
+  if (web_ui) *new_test = web_ui->take_new_test();
+  return exit_code;
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  ResolvedCommand command;
+  std::string error;
+  if (!config::resolve_command(argc, argv, environ, &read_file, &command, &error)) {
+    std::fprintf(stderr, "cicada run: %s\n", error.c_str());
+    return 2;
+  }
+  if (command.help) {
+    std::fputs(config::run_usage().c_str(), stdout);
+    return 0;
+  }
+  std::optional<web::NewTest> new_test;
+  const int exit_code = run_test(std::move(command), &new_test);
+  if (new_test) start_again_for_new_test(argc, argv, *new_test);
+  return exit_code;
 }
 
 int options_main(int argc, char** argv) {

@@ -26,6 +26,7 @@ struct LoadRequest {
   std::optional<double> run_time_s;
   std::optional<std::string> host;       // the base URL every new user's client gets
   std::vector<std::string> user_classes;  // a subset of the classes the options selected
+  std::optional<std::vector<std::string>> tags;  // replaces -T: only tasks with one of these
 };
 
 // A user class the run may start, for a front-end's form.

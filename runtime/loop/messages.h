@@ -52,8 +52,13 @@ struct SetSetupData {
 struct SetHost {
   std::string host;
 };
+// Tags from a front-end's start (the web form), in place of -T/-E. Sent before any spawn.
+struct SetTags {
+  std::vector<std::string> tags;
+  std::vector<std::string> exclude_tags;
+};
 using WorkerCommand = std::variant<SpawnUsers, SetupArrivals, StartArrivals, StopUsers, StopAllUsers, CollectStats,
-                                   ResetStats, Shutdown, SetSetupData, SetHost>;
+                                   ResetStats, Shutdown, SetSetupData, SetHost, SetTags>;
 
 // --- worker -> coordinator ---
 struct WorkerReady {

@@ -107,6 +107,10 @@ class Worker::Thread final : public vu::SchedulerListener, public vu::ArrivalDis
       stats_.record_exception(error, "");
   }
   void handle(SetHost& command) { context_.host_override = command.host; }
+  void handle(SetTags& command) {
+    std::string error;
+    if (scheduler_ && !script_->configure(command.tags, command.exclude_tags, &error)) stats_.record_exception(error, "");
+  }
   void handle(CollectStats& command) {
     coordinator_->post(StatsReport{config_.index, command.generation, command.round, take_stats(),
                                    scheduler_ ? scheduler_->user_count() : 0});

@@ -113,6 +113,30 @@ int Coordinator::run() {
   return exit_code_;
 }
 
+// The classes of `chosen` (all selected ones when empty) that keep a task under `tags`, in
+// `chosen`; refused when none does. The coordinator's Lua state keeps the new tags (the task
+// ratios follow them); a refusal puts the options' tags back.
+CommandResult Coordinator::classes_with_tasks_for(const std::vector<std::string>& tags, std::vector<std::string>& chosen) {
+  std::string error;
+  std::vector<script::UserClassInfo> infos;
+  if (!script_->configure(tags, plan_.options.exclude_tags, &error) || !script_->user_classes(&infos, &error)) {
+    script_->configure(plan_.options.tags, plan_.options.exclude_tags, &error);
+    return CommandResult::refused("the tags cannot be applied: " + error);
+  }
+  std::vector<std::string> kept;
+  for (std::size_t i = 0; i < plan_.classes.size(); ++i) {
+    const std::string& name = plan_.classes[i].name;
+    if (!chosen.empty() && std::find(chosen.begin(), chosen.end(), name) == chosen.end()) continue;
+    if (infos[static_cast<std::size_t>(plan_.script_class(static_cast<int>(i)))].task_count > 0) kept.push_back(name);
+  }
+  if (kept.empty()) {
+    script_->configure(plan_.options.tags, plan_.options.exclude_tags, &error);
+    return CommandResult::refused("no task of the chosen user classes has one of these tags");
+  }
+  chosen = std::move(kept);
+  return {};
+}
+
 bool Coordinator::load_given() const {
   const config::RunOptions& o = plan_.options;
   return o.users_given || o.arrival_rate > 0 || plan_.load_shape.kind != script::LoadShapeInfo::Kind::None ||
@@ -134,10 +158,17 @@ CommandResult Coordinator::start(const control::LoadRequest& load) {
     const bool known = std::any_of(plan_.classes.begin(), plan_.classes.end(), [&](const auto& c) { return c.name == name; });
     if (!known) return CommandResult::refused("no user class named '" + name + "' runs in this test");
   }
-  if (!load.user_classes.empty() && plan_.open_model)
-    return CommandResult::refused("the open model runs every selected class; choose classes with --class");
+  if ((!load.user_classes.empty() || load.tags) && plan_.open_model)
+    return CommandResult::refused("the open model runs every selected class with the options' tags; choose them "
+                                  "with the command line");
+  control::LoadRequest accepted = load;
+  if (load.tags) {
+    const CommandResult narrowed = classes_with_tasks_for(*load.tags, accepted.user_classes);
+    if (!narrowed.accepted) return narrowed;
+    plan_.options.tags = *load.tags;
+  }
   start_requested_ = true;
-  load_ = load;
+  load_ = std::move(accepted);
   // The reports describe the test that ran.
   if (load.users) plan_.options.users = *load.users;
   if (load.spawn_rate) plan_.options.spawn_rate = *load.spawn_rate;
@@ -405,6 +436,8 @@ void Coordinator::maybe_begin_test() {
     context_.host_override = *load_.host;
     for (auto& worker : workers_) worker->post(loop::SetHost{*load_.host});
   }
+  if (load_.tags)
+    for (auto& worker : workers_) worker->post(loop::SetTags{*load_.tags, plan_.options.exclude_tags});
   // test_start listeners finish before the first user starts, as in Locust; a stop meanwhile
   // stops the test instead.
   test_starting_ = true;

@@ -86,6 +86,7 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   void handle(loop::StopTestRequested& event);
   void handle(loop::PoolReady& event);
   void on_setup_done(const std::string& error);
+  control::CommandResult classes_with_tasks_for(const std::vector<std::string>& tags, std::vector<std::string>& chosen);
   void maybe_begin_test();
   void begin_test();
   // The first time the load is fully up: thresholds may now abort on averages, and

@@ -58,6 +58,11 @@ class Worker {
   }
 
   uv_loop_t* loop() { return loop_; }
+  // The listening socket's descriptor, or -1 once it is closed.
+  int listener_fd() const {
+    uv_os_fd_t fd = -1;
+    return listener_initialized_ && !stopped_ && uv_fileno(reinterpret_cast<const uv_handle_t*>(&listener_), &fd) == 0 ? fd : -1;
+  }
   Site* site() const { return site_; }
 
   // All connections of a worker read into this one buffer: a read callback parses (or copies)

@@ -257,6 +257,20 @@ SwarmForm read_swarm_form(const FormFields& fields) {
       form.load.run_time_s = *seconds;
     } else if (name == "user_classes") {
       if (!value.empty()) form.load.user_classes.push_back(value);
+    } else if (name == "tags") {
+      // As -T takes them: repeatable, or several in one value separated by commas or spaces.
+      std::string tag;
+      for (char c : value + ",") {
+        if (c == ',' || c == ' ') {
+          if (!tag.empty()) {
+            if (!form.load.tags) form.load.tags.emplace();
+            form.load.tags->push_back(std::move(tag));
+          }
+          tag.clear();
+        } else {
+          tag += c;
+        }
+      }
     }
     // Other fields (Locust's shape_class, custom arguments) are not cicada's: ignored, as
     // Locust ignores fields that match none of its options.

@@ -27,7 +27,7 @@ std::string outcome_json(bool success, std::string_view message, std::string_vie
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 FormFields parse_form(std::string_view body);
 
-// POST /swarm's fields (user_count, spawn_rate, host, run_time, user_classes): the load to
+// POST /swarm's fields (user_count, spawn_rate, host, run_time, user_classes, tags): the load to
 // start with, or the first bad or missing field's message.
 struct SwarmForm {
   control::LoadRequest load;

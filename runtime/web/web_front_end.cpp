@@ -1,9 +1,12 @@
 #include "runtime/web/web_front_end.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -117,13 +120,34 @@ WebFrontEnd::WebFrontEnd(control::RunController& run, WebOptions options) : run_
 WebFrontEnd::~WebFrontEnd() = default;
 
 bool WebFrontEnd::listen(std::string* error) {
-  const int fd = target::bind_listening_socket(options_.host, options_.port, &bound_port_, *error);
-  if (fd < 0) return false;
+  int fd = -1;
+  if (const char* inherited = std::getenv(kInheritedListenerVariable)) {
+    // The previous process of this UI, started again for a new test, handed its socket over.
+    fd = std::atoi(inherited);
+    unsetenv(kInheritedListenerVariable);
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int accepting = 0;
+    socklen_t flag_length = sizeof accepting;
+    if (fd <= 2 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &flag_length) != 0 || !accepting) {
+      *error = std::string(kInheritedListenerVariable) + " is not a listening socket";
+      return false;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    bound_port_ = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
+                                                      : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  } else {
+    fd = target::bind_listening_socket(options_.host, options_.port, &bound_port_, *error);
+    if (fd < 0) return false;
+  }
   server_ = target::Worker::create_on_loop(run_.loop(), fd, *this, *error);
   if (!server_) return false;
   uv_loop_t* loop = run_.loop();
   uv_timer_init(loop, &autoquit_timer_);
   autoquit_timer_.data = this;
+  uv_timer_init(loop, &new_test_timer_);
+  new_test_timer_.data = this;
   const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
   for (int i = 0; i < 3; ++i) {
     uv_signal_init(loop, &signals_[i]);
@@ -172,6 +196,7 @@ void WebFrontEnd::close() {
   handles_open_ = false;
   server_->stop_now();
   uv_close(reinterpret_cast<uv_handle_t*>(&autoquit_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&new_test_timer_), nullptr);
   for (uv_signal_t& signal : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
 }
 
@@ -329,8 +354,11 @@ void WebFrontEnd::swarm(const target::SiteRequest& request, target::SiteAnswer& 
     // Locust's page edits a running test by posting the form again: the new user count and
     // rate apply; the host, run time and classes of a running test stay.
     result = run_.set_users(*form.load.users, *form.load.spawn_rate);
+  } else if (snapshot.phase == control::RunPhase::Stopped && options_.stay_up_after_test && !closed_) {
+    // Locust's "New test": a start once a test has ended runs a new one.
+    begin_new_test(std::string(request.body));
   } else {
-    result = control::CommandResult::refused("the test has ended; start cicada again for a new one");
+    result = control::CommandResult::refused("the test is " + std::string(control::phase_name(snapshot.phase)));
   }
   if (!result.accepted) return set_json(answer, outcome_json(false, result.message), 400);
 
@@ -346,6 +374,31 @@ void WebFrontEnd::swarm(const target::SiteRequest& request, target::SiteAnswer& 
   w.end_object();
   // The members without their braces, for outcome_json to append after its own.
   set_json(answer, outcome_json(true, "Swarming started", std::string_view(more).substr(1, more.size() - 2)));
+}
+
+void WebFrontEnd::begin_new_test(std::string form) {
+  if (new_test_) return;
+  const int listen_fd = server_->listener_fd();
+  const int kept = listen_fd >= 0 ? fcntl(listen_fd, F_DUPFD_CLOEXEC, 3) : -1;
+  if (kept < 0) {
+    common::log_error("cannot keep the web UI's socket for a new test");
+    return;
+  }
+  new_test_ = NewTest{kept, std::move(form)};
+  common::log_info("New test from the web UI: starting again");
+  uv_timer_start(&new_test_timer_, [](uv_timer_t* timer) { static_cast<WebFrontEnd*>(timer->data)->close(); }, 0, 0);
+}
+
+bool WebFrontEnd::start_from_inherited_form() {
+  const char* form = std::getenv(kNewTestFormVariable);
+  if (!form) return false;
+  const std::string body = form;
+  unsetenv(kNewTestFormVariable);
+  const SwarmForm swarm = read_swarm_form(parse_form(body));
+  const control::CommandResult result = swarm.error.empty() ? run_.start(swarm.load)
+                                                            : control::CommandResult::refused(swarm.error);
+  if (!result.accepted) common::log_error("The new test cannot start: %s", result.message.c_str());
+  return true;
 }
 
 void WebFrontEnd::stop(target::SiteAnswer& answer) {
@@ -392,6 +445,7 @@ void WebFrontEnd::page_config(target::SiteAnswer& answer) {
       .field("spawn_rate", options_.form_spawn_rate)
       .field("run_time", options_.form_run_time)
       .field("host", options_.form_host)
+      .field("tags", options_.form_tags)
       .field("default_host", view.info.host)
       .field("open_model", snapshot.open_model)
       .field("shape_driven", snapshot.shape_driven)

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "runtime/control/run_controller.h"
 #include "runtime/report/run_reports.h"
@@ -30,7 +32,18 @@ struct WebOptions {
   double form_spawn_rate = 1;
   std::string form_run_time;
   std::string form_host;
+  std::string form_tags;  // -T, comma-separated
 };
+
+// A new test asked for once a test has ended: the process starts again (runtime/cli), keeping
+// the listening socket, and the new process starts the test with this form.
+struct NewTest {
+  int listen_fd = -1;  // a duplicate of the UI's listening socket, open across the exec
+  std::string form;    // the POST /swarm body
+};
+// Where the new process finds them.
+inline constexpr const char* kInheritedListenerVariable = "CICADA_WEB_LISTEN_FD";
+inline constexpr const char* kNewTestFormVariable = "CICADA_WEB_NEW_TEST";
 
 class WebFrontEnd final : public target::Site {
  public:
@@ -43,6 +56,11 @@ class WebFrontEnd final : public target::Site {
   // non-loopback address without --web-auth). False with `error` set when it cannot listen.
   bool listen(std::string* error);
   const std::string& url() const { return url_; }
+  // In a process started for a new test: starts it with the previous process's form. False
+  // when this process was not started so (or the form is refused, which is logged).
+  bool start_from_inherited_form();
+  // After the run's loop ended: the new test asked for, if any.
+  std::optional<NewTest> take_new_test() { return std::exchange(new_test_, std::nullopt); }
 
   // target::Site
   bool reads_body(std::string_view method, std::string_view path) const override;
@@ -60,6 +78,9 @@ class WebFrontEnd final : public target::Site {
   void summary_json(target::SiteAnswer& answer);
   void page_config(target::SiteAnswer& answer);
   void on_phase(control::RunPhase to);
+  // Answers the swarm, then closes the server on the next turn of the loop so that the run's
+  // loop ends and the process can start again.
+  void begin_new_test(std::string form);
   void close();
   static void on_signal(uv_signal_t* handle, int signum);
 
@@ -74,6 +95,8 @@ class WebFrontEnd final : public target::Site {
   bool handles_open_ = false;
   bool quit_requested_ = false;  // a signal: the process ends with the test
   bool closed_ = false;
+  std::optional<NewTest> new_test_;
+  uv_timer_t new_test_timer_{};
 };
 
 }  // namespace cicada::web

@@ -92,6 +92,24 @@ def test_a_ci_script_starts_changes_and_stops_the_test():
             assert written.read() == stats_csv
 
 
+def test_a_start_after_the_end_runs_a_new_test():
+    # Locust's "New test": the same process (and port) runs a second test with fresh numbers.
+    with start_target() as target:
+        with web_run([SCENARIOS / "web_two_endpoints.lua", "-H", target.url, "--web-port", "0", "--only-summary"]) as web:
+            assert web.json("/swarm", [("user_count", "2"), ("spawn_rate", "100"), ("tags", "failing")])["success"]
+            first = web.wait_for("failures", lambda s: total(s)["num_failures"] > 20)
+            assert web.json("/stop")["success"]
+            first = web.wait_for("the stop", lambda s: s["state"] == "stopped")
+            second_form = [("user_count", "3"), ("spawn_rate", "100"), ("tags", "items")]
+            assert web.json("/swarm", second_form) == {"success": True, "message": "Swarming started", "host": target.url}
+            second = web.wait_for("the new test", lambda s: s["state"] == "running" and s["user_count"] == 3
+                                  and total(s)["num_requests"] > 20, every=0.3)
+            # Fresh statistics: the first test's failing entry is gone.
+            assert [e["name"] for e in second["stats"]] == ["/items", "Aggregated"], second["stats"]
+            assert total(second)["num_failures"] == 0 and total(first)["num_failures"] > 0
+            assert web.process.poll() is None
+
+
 def test_bad_forms_get_a_400_and_start_nothing():
     with start_target() as target:
         with web_run([SCENARIOS / "web_two_endpoints.lua", "-H", target.url, "--web-port", "0", "--only-summary"]) as web:
@@ -119,6 +137,18 @@ def test_bad_forms_get_a_400_and_start_nothing():
             # A good form still starts it.
             assert web.json("/swarm", [("user_count", "1"), ("spawn_rate", "10"), ("run_time", "1s")])["run_time"] == 1
             web.wait_for("the run time", lambda s: s["state"] == "stopped")
+
+
+def test_tags_from_the_form_choose_the_tasks():
+    with start_target() as target:
+        with web_run([SCENARIOS / "web_two_endpoints.lua", "-H", target.url, "--web-port", "0", "--only-summary"]) as web:
+            refused = web.json("/swarm", [("user_count", "2"), ("spawn_rate", "100"), ("tags", "nothing")], expect=400)
+            assert "has one of these tags" in refused["message"], refused
+            assert web.json("/swarm", [("user_count", "2"), ("spawn_rate", "100"), ("tags", "items")])["success"]
+            running = web.wait_for("requests", lambda s: total(s)["num_requests"] > 100)
+            assert [e["name"] for e in running["stats"]] == ["/items", "Aggregated"], running["stats"]
+            tasks = web.json("/tasks")["per_class"]["Web"]["tasks"]
+            assert [t["ratio"] for t in tasks.values()] == [1], tasks
 
 
 def test_other_sites_and_rebound_names_are_refused():

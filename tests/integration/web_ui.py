@@ -40,7 +40,13 @@ class WebRun:
         """Polls /stats/requests until predicate(document) holds; returns that document."""
         deadline = time.monotonic() + timeout
         while True:
-            stats = self.json("/stats/requests")
+            try:
+                stats = self.json("/stats/requests")
+            except OSError:
+                # A connection the server closed as it started again for a new test.
+                assert time.monotonic() < deadline, f"timed out waiting for {what}: no answer"
+                time.sleep(every)
+                continue
             if predicate(stats):
                 return stats
             assert time.monotonic() < deadline, f"timed out waiting for {what}: {stats['state']}, " \

@@ -77,12 +77,17 @@ try {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
   const page = await browser.newPage();
   await page.setViewport({ width: 1400, height: 1000 });
-  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
+  // While the process starts again for a new test, a poll may find its connection closed.
+  let restarting = false;
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !(restarting && message.text().includes('Failed to load resource')))
+      problems.push(`console: ${message.text()}`);
+  });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
     // A link that downloads a file ends its navigation as "aborted": that is the download.
     const download = request.failure()?.errorText === 'net::ERR_ABORTED' && request.url().endsWith('/csv');
-    if (!download) problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
+    if (!download && !restarting) problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
   });
 
   await page.goto(ui, { waitUntil: 'networkidle0', timeout: 30_000 });
@@ -140,8 +145,28 @@ try {
   await page.click('#tab-stats');
   await page.screenshot({ path: path.join(artifacts, '4-stopped.png') });
 
+  // New test: the form again, a second test with fresh numbers on the same page.
+  const firstTotal = JSON.parse(await api('/stats/requests')).stats.at(-1).num_requests;
+  await page.click('#new-test');
+  await page.waitForSelector('#user_count');
+  await page.$eval('#user_count', (input) => { input.value = ''; });
+  await page.type('#user_count', '2');
+  restarting = true;
+  await page.click('#start');
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'running'
+    && document.querySelector('#user-count')?.textContent === '2', { timeout: 60_000 });
+  restarting = false;
+  const second = await until('the new test\'s numbers', async () => {
+    const stats = JSON.parse(await api('/stats/requests'));
+    return stats.stats.at(-1).num_requests > 0 && stats;
+  });
+  // A fresh run: no stop reason yet, its own count (the first test's ended with firstTotal).
+  if (second.stop_reason !== '' || second.user_count !== 2 || firstTotal <= 0)
+    throw new Error(`the new test did not start afresh: ${JSON.stringify(second)}`);
+  await page.screenshot({ path: path.join(artifacts, '5-new-test.png') });
+
   if (problems.length) throw new Error(`the page reported:\n${problems.join('\n')}`);
-  console.log(`ok   the web UI in chromium: started, 3 users, charts drawn, edited to 1, stopped, CSV downloaded (${artifacts})`);
+  console.log(`ok   the web UI in chromium: started, 3 users, charts drawn, edited to 1, stopped, CSV downloaded, a new test (${artifacts})`);
 } catch (error) {
   console.error(`FAIL ${error.stack || error}`);
   if (problems.length) console.error(problems.join('\n'));

@@ -49,11 +49,13 @@ function StartForm({ config, onStarted }) {
   const [host, setHost] = useState(config.host || '');
   const [runTime, setRunTime] = useState(config.run_time || '');
   const [classes, setClasses] = useState(config.user_classes.map((c) => c.name));
+  const [tags, setTags] = useState(config.tags || '');
   const [error, setError] = useState('');
   const submit = async (event) => {
     event.preventDefault();
     const fields = [['user_count', users], ['spawn_rate', rate], ['host', host], ['run_time', runTime]];
     if (classes.length !== config.user_classes.length) for (const name of classes) fields.push(['user_classes', name]);
+    if (tags.trim() !== (config.tags || '')) fields.push(['tags', tags]);
     const outcome = await postForm('./swarm', fields);
     if (outcome.success) { setError(''); onStarted(); } else setError(outcome.message);
   };
@@ -67,6 +69,8 @@ function StartForm({ config, onStarted }) {
     <input id="host" name="host" type="text" placeholder=${config.default_host || 'http://127.0.0.1:8080'} value=${host} onInput=${(e) => setHost(e.target.value)} />
     <label for="run_time">Run time (e.g. 20s, 3m, 1h20m)</label>
     <input id="run_time" name="run_time" type="text" placeholder="until stopped" value=${runTime} onInput=${(e) => setRunTime(e.target.value)} />
+    <label for="tags">Tags (only tasks with one of them)</label>
+    <input id="tags" name="tags" type="text" placeholder="all tasks" value=${tags} onInput=${(e) => setTags(e.target.value)} />
     ${config.user_classes.length > 1 && html`<label>User classes (weight)</label>
       <div class="classes">${config.user_classes.map((c) => html`<label key=${c.name}>
         <input type="checkbox" name="user_classes" value=${c.name} checked=${classes.includes(c.name)} onChange=${() => toggle(c.name)} />
@@ -202,6 +206,7 @@ function App() {
   const [tab, setTab] = useState('stats');
   const [editing, setEditing] = useState(false);
   const [notice, setNotice] = useState('');
+  const [newTest, setNewTest] = useState(false);
   const next = useRef(0);
 
   useEffect(() => { getJson('./config').then(setConfig); }, []);
@@ -239,12 +244,13 @@ function App() {
         ${active && !stats.open_model && !stats.shape_driven && html`<button id="edit" onClick=${() => setEditing(!editing)}>Edit</button>`}
         ${active && html`<button class="danger" id="stop" onClick=${() => command('./stop', 'Stopping the test')}>Stop</button>`}
         ${(active || state === 'stopped') && html`<button id="reset" disabled=${!active} onClick=${() => command('./stats/reset', 'Statistics reset')}>Reset stats</button>`}
-        ${state === 'stopped' && html`<button id="new-test" onClick=${() => setNotice('This test is over: start cicada again for a new one (its reports are written and downloadable here).')}>New test</button>`}
+        ${state === 'stopped' && html`<button class="primary" id="new-test" onClick=${() => setNewTest(!newTest)}>New test</button>`}
       </div>
     </header>
     <main>
-      ${state === 'ready' && html`<h2>Start a new load test</h2><p class="muted">${config.script}</p>
-        <${StartForm} config=${config} onStarted=${() => setNotice('')} />`}
+      ${(state === 'ready' || (state === 'stopped' && newTest)) && html`<h2>Start a new load test</h2><p class="muted">${config.script}</p>
+        ${state === 'stopped' && html`<p class="muted">A new test starts afresh: new statistics, and the report files written again.</p>`}
+        <${StartForm} config=${config} onStarted=${() => { setNotice(''); setNewTest(false); }} />`}
       ${editing && active && html`<${EditForm} stats=${stats} onDone=${() => setEditing(false)} />`}
       ${notice && html`<div class="message" id="notice">${notice}</div>`}
       ${stats.stop_reason && html`<p class="muted" id="stop-reason">${stats.stop_reason}</p>`}

@@ -98,7 +98,8 @@ int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
 
   // Which front-ends run (docs/web-ui.md): the web UI when asked for, or when a terminal runs
   // a script without a load (as `locust -f` does); a headless run may still serve /metrics.
-  const bool from_terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  // A person at a terminal (stdout may go to a pipe, `| tee`); CI gives no terminal.
+  const bool from_terminal = isatty(STDIN_FILENO);
   const bool web_asked = options.web || options.web_given || options.autostart;
   const bool ui = !options.headless && (web_asked || (!coordinator.load_given() && from_terminal));
   if (!ui && !options.headless && !coordinator.load_given() && !options.metrics) {

@@ -5,10 +5,16 @@ python3-prometheus-client parser; when the process starts and ends the test by i
 
 import csv
 import io
+import json
 import os
+import pty
+import signal
+import subprocess
 import tempfile
+import time
+import urllib.request
 
-from harness import REPO_ROOT, run_cicada, run_tests, start_target
+from harness import REPO_ROOT, _read_first_line, cicada_bin, run_cicada, run_tests, start_target
 from web_ui import total, web_run
 
 SCENARIOS = REPO_ROOT / "tests" / "integration" / "scenarios"
@@ -209,6 +215,28 @@ def test_metrics_in_a_headless_run_follow_prometheus_format():
             web.process.terminate()
             code, _ = web.wait_for_exit()
             assert code == 1, code  # /fail failed: exit code 1, and the process ended with the test
+
+
+def test_from_a_terminal_without_a_load_the_ui_waits_for_a_start():
+    # As `locust -f`: no load, no web option, a terminal: the UI on its default address.
+    master, slave = pty.openpty()
+    process = subprocess.Popen([cicada_bin(), "run", SCENARIOS / "one_get.lua", "-H", "http://127.0.0.1:9"],
+                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = _read_first_line(process, time.monotonic() + 30)
+        assert line == "Web UI: http://127.0.0.1:8089/", line
+        with urllib.request.urlopen("http://127.0.0.1:8089/stats/requests", timeout=10) as response:
+            assert json.loads(response.read())["state"] == "ready"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0, stderr
+        assert "before the test started" in stderr.decode(), stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+        os.close(master)
+        os.close(slave)
 
 
 def test_without_a_load_or_a_terminal_it_asks_for_one():

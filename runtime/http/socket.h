@@ -55,9 +55,9 @@ struct Socket {
   std::uint64_t bytes_taken = 0;  // bytes the kernel has accepted so far (tells "nothing written")
   bool writing = false;   // uv_write in progress
   bool batched = false;   // `queued` waits in `batch` for the end of the round
+  std::uint32_t tls_generation = 0;  // which TLS settings of its connection it was made with
   WriteBatch* batch = nullptr;  // null: write at once
   SSL* ssl = nullptr;     // TLS state of this connection, when it is one
-  std::uint32_t tls_generation = 0;  // which TLS settings of its connection it was made with
   Connection* owner = nullptr;  // null once the connection dropped this socket
 
   Socket() : write_req{} {}

@@ -52,14 +52,15 @@ struct Vu {
   bool in_iteration = false;  // holds one unit of the iteration budget
   bool in_task = false;       // between begin_iteration and end_task
   bool stop_requested = false;  // stop once the running task ends (--stop-timeout)
-  std::uint64_t stop_deadline_ns = 0;  // ramping down: when a task still running gets interrupted
-  std::int64_t iterations_started = 0;  // for --iterations-per-user
-  // Open model: the running task is an iteration of the arrival schedule, which was due at
+  // Open model (the flags sit together: a user is then 312 bytes, within one size class of the
+  // allocator): the running task is an iteration of the arrival schedule, which was due at
   // `scheduled_ns` and started `schedule_lag_ns` later (0 when on time).
   bool arrival_iteration = false;
-  std::uint64_t schedule_lag_ns = 0;
   bool free_for_arrivals = false;  // waiting in the dispatcher's free list
   bool reached_pool = false;       // has asked for its first iteration (or ended before)
+  std::uint64_t schedule_lag_ns = 0;
+  std::uint64_t stop_deadline_ns = 0;  // ramping down: when a task still running gets interrupted
+  std::int64_t iterations_started = 0;  // for --iterations-per-user
   std::vector<int> deferred_refs;  // objects to settle when the task ends (catch_response)
   PendingOp pending;
   uv_timer_t sleep_timer{};

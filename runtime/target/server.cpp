@@ -208,7 +208,14 @@ std::unique_ptr<Worker> Worker::create_on_loop(uv_loop_t* loop, int listen_fd, S
   std::unique_ptr<Worker> worker(new Worker());
   worker->loop_ = loop;
   worker->site_ = &site;
-  if (!worker->init_listener(listen_fd, error)) return nullptr;
+  if (!worker->init_listener(listen_fd, error)) {
+    // The handles opened so far are closed on that loop, which may only run later: their
+    // memory must outlive it, so this worker is given up rather than freed (the caller ends
+    // the process on this error).
+    worker->stop();
+    (void)worker.release();
+    return nullptr;
+  }
   return worker;
 }
 

@@ -34,10 +34,6 @@ std::optional<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-}  // namespace
-
-namespace {
-
 // A new test from the web UI after one ended (Locust's "New test", a POST /swarm once stopped):
 // the process starts again as it began, keeping the UI's listening socket, and starts the
 // new test with the form's load. A fresh process is a fresh run: workers, stats, reports.

@@ -35,15 +35,25 @@ void ClosedModel::begin(const control::LoadRequest& load) {
     schedule_shape_tick();
     return;
   }
-  // A front-end's choice of classes (the web form): the others get no users.
-  std::vector<bool> classes;
-  if (!load.user_classes.empty()) {
-    classes.assign(plan_.classes.size(), false);
-    for (std::size_t c = 0; c < plan_.classes.size(); ++c)
-      classes[c] = std::find(load.user_classes.begin(), load.user_classes.end(), plan_.classes[c].name) !=
-                   load.user_classes.end();
+  // A front-end's choice of classes (the web form, checked by the coordinator): the others get
+  // no users.
+  std::string unknown;
+  set_target(load.users.value_or(plan_.options.users), spawn_rate_, class_mask(load.user_classes, &unknown));
+}
+
+std::vector<bool> ClosedModel::class_mask(const std::vector<std::string>& names, std::string* unknown) const {
+  std::vector<bool> mask;
+  if (names.empty()) return mask;
+  mask.assign(plan_.classes.size(), false);
+  for (const std::string& name : names) {
+    const int selected = plan_.class_named(name);
+    if (selected < 0) {
+      *unknown = name;
+      return {};
+    }
+    mask[static_cast<std::size_t>(selected)] = true;
   }
-  set_target(load.users.value_or(plan_.options.users), spawn_rate_, classes);
+  return mask;
 }
 
 std::vector<int> ClosedModel::class_user_counts() const {
@@ -119,19 +129,13 @@ void ClosedModel::shape_tick() {
     host_.begin_stop("The load shape ended");
     return;
   }
-  std::vector<bool> active;
-  if (!tick.classes.empty()) {
-    active.assign(plan_.classes.size(), false);
-    for (const std::string& name : tick.classes) {
-      auto it = std::find_if(plan_.classes.begin(), plan_.classes.end(), [&](const auto& c) { return c.name == name; });
-      if (it == plan_.classes.end()) {
-        host_.report_script_error("the load shape (" + plan_.load_shape.where + ") named the user class '" + name +
-                                  "', which is not running (" + class_mix() + ")");
-        host_.begin_stop("The load shape failed");
-        return;
-      }
-      active[static_cast<std::size_t>(it - plan_.classes.begin())] = true;
-    }
+  std::string unknown;
+  const std::vector<bool> active = class_mask(tick.classes, &unknown);
+  if (!unknown.empty()) {
+    host_.report_script_error("the load shape (" + plan_.load_shape.where + ") named the user class '" + unknown +
+                              "', which is not running (" + class_mix() + ")");
+    host_.begin_stop("The load shape failed");
+    return;
   }
   set_target(tick.users, tick.spawn_rate, active);
 }

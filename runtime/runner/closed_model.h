@@ -31,6 +31,9 @@ class ClosedModel final : public LoadModel {
 
  private:
   void set_target(int users, double spawn_rate, const std::vector<bool>& classes);
+  // Which selected classes `names` names (empty for none named: every class); the first name
+  // of no running class goes to `unknown`.
+  std::vector<bool> class_mask(const std::vector<std::string>& names, std::string* unknown) const;
   // "{"Shopper": 75, "Admin": 25}": the users running per class, for the log.
   std::string class_mix() const;
   void spawn_tick();

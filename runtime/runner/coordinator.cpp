@@ -154,10 +154,8 @@ CommandResult Coordinator::start(const control::LoadRequest& load) {
     std::string error;
     if (!http::parse_url(*load.host, &error)) return CommandResult::refused("bad host '" + *load.host + "': " + error);
   }
-  for (const std::string& name : load.user_classes) {
-    const bool known = std::any_of(plan_.classes.begin(), plan_.classes.end(), [&](const auto& c) { return c.name == name; });
-    if (!known) return CommandResult::refused("no user class named '" + name + "' runs in this test");
-  }
+  for (const std::string& name : load.user_classes)
+    if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
   if ((!load.user_classes.empty() || load.tags) && plan_.open_model)
     return CommandResult::refused("the open model runs every selected class with the options' tags; choose them "
                                   "with the command line");
@@ -219,14 +217,7 @@ std::string Coordinator::task_ratios_json() {
   if (model_ && phases_.phase() != RunPhase::Ready) counts = model_->class_user_counts();
   // Before the start, and in the open model: the mix by weight.
   if (counts.empty()) counts = plan_.weights;
-  std::vector<int> by_script_class(plan_.class_index_in_script.empty()
-                                       ? 0
-                                       : static_cast<std::size_t>(*std::max_element(plan_.class_index_in_script.begin(),
-                                                                                   plan_.class_index_in_script.end()) + 1),
-                                   0);
-  for (std::size_t i = 0; i < counts.size(); ++i)
-    by_script_class[static_cast<std::size_t>(plan_.script_class(static_cast<int>(i)))] = counts[i];
-  return script_->task_ratios_json(by_script_class);
+  return script_->task_ratios_json(plan_.per_script_class(counts));
 }
 
 control::RunSnapshot Coordinator::snapshot() const {

@@ -242,6 +242,21 @@ int RunPlan::selected_class(int script_class) const {
   return it == class_index_in_script.end() ? -1 : static_cast<int>(it - class_index_in_script.begin());
 }
 
+int RunPlan::class_named(std::string_view name) const {
+  const auto it = std::find_if(classes.begin(), classes.end(), [name](const auto& c) { return c.name == name; });
+  return it == classes.end() ? -1 : static_cast<int>(it - classes.begin());
+}
+
+std::vector<int> RunPlan::per_script_class(const std::vector<int>& per_selected) const {
+  std::vector<int> counts;
+  for (std::size_t c = 0; c < per_selected.size() && c < class_index_in_script.size(); ++c) {
+    const auto index = static_cast<std::size_t>(class_index_in_script[c]);
+    if (counts.size() <= index) counts.resize(index + 1, 0);
+    counts[index] = per_selected[c];
+  }
+  return counts;
+}
+
 int make_run_plan(const config::ResolvedCommand& command, script::ScriptHost& script, RunPlan* plan) {
   plan->options = command.options;
   config::RunOptions& options = plan->options;
@@ -282,10 +297,9 @@ int make_run_plan(const config::ResolvedCommand& command, script::ScriptHost& sc
     UserDistribution distribution(plan->weights, 1, plan->fixed_counts);
     for (int i = 0; i < std::max(options.users, 1) && distribution.add(); ++i) {
     }
-    std::vector<int> counts(all.size(), 0);
-    for (std::size_t c = 0; c < plan->classes.size(); ++c)
-      counts[static_cast<std::size_t>(plan->class_index_in_script[c])] = distribution.class_count(static_cast<int>(c));
-    std::fputs(script.task_ratio_report(counts).c_str(), stdout);
+    std::vector<int> counts;
+    for (std::size_t c = 0; c < plan->classes.size(); ++c) counts.push_back(distribution.class_count(static_cast<int>(c)));
+    std::fputs(script.task_ratio_report(plan->per_script_class(counts)).c_str(), stdout);
     return 0;
   }
 

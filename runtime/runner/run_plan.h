@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/config/option_layers.h"
@@ -40,6 +41,11 @@ struct RunPlan {
   int script_class(int selected) const { return class_index_in_script[static_cast<std::size_t>(selected)]; }
   // The selected class of a script class index, or -1 when that class does not run.
   int selected_class(int script_class) const;
+  // The selected class of that name, or -1.
+  int class_named(std::string_view name) const;
+  // Counts per selected class laid out per script class (0 for those that do not run), as the
+  // stdlib's task ratios take them.
+  std::vector<int> per_script_class(const std::vector<int>& per_selected) const;
 };
 
 // Loads the script into `script` and fills `plan`. Returns -1 to go on with the run, or the

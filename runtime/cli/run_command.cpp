@@ -15,6 +15,7 @@
 #include "runtime/cli/terminal_front_end.h"
 #include "runtime/config/option_layers.h"
 #include "runtime/config/option_table.h"
+#include "runtime/dist/locust_worker.h"
 #include "runtime/runner/coordinator.h"
 #include "runtime/web/web_front_end.h"
 
@@ -85,12 +86,36 @@ bool web_options_from(const config::RunOptions& options, bool ui, web::WebOption
   return true;
 }
 
+// `--worker`: the master drives the run (docs/distributed.md); no terminal keys, no web UI.
+int run_worker(runner::Coordinator& coordinator) {
+  const config::RunOptions& options = coordinator.options();
+  if (options.master_port < 1 || options.master_port > 65535) {
+    std::fprintf(stderr, "cicada run: --master-port must be 1..65535, got %d\n", options.master_port);
+    return 2;
+  }
+  if (options.users_given || options.run_time_s > 0 || options.arrival_rate > 0)
+    std::fprintf(stderr, "cicada run: with --worker the master sets the users and the run time; -u, -r, -t and "
+                         "--arrival-rate here do not apply\n");
+  dist::WorkerOptions worker_options;
+  worker_options.master_host = options.master_host;
+  worker_options.master_port = options.master_port;
+  dist::LocustWorker worker(coordinator, std::move(worker_options));
+  std::string error;
+  if (!worker.connect(&error)) {
+    std::fprintf(stderr, "cicada run: %s\n", error.c_str());
+    return 2;
+  }
+  const int exit_code = coordinator.run();
+  return worker.failure_exit_code() != 0 ? worker.failure_exit_code() : exit_code;
+}
+
 // One test, with its front-ends; `new_test` is set when the web UI asked for another one.
 int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   runner::Coordinator coordinator(std::move(command));
   const int early_exit = coordinator.prepare();
   if (early_exit >= 0) return early_exit;
   const config::RunOptions& options = coordinator.options();
+  if (options.worker) return run_worker(coordinator);
 
   // Which front-ends run (docs/web-ui.md): the web UI when asked for, or when a terminal runs
   // a script without a load (as `locust -f` does); a headless run may still serve /metrics.

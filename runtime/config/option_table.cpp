@@ -131,6 +131,14 @@ constexpr OptionSpec kOptions[] = {
     {"metrics", 0, Kind::Flag, &R::metrics, "", "serve /metrics (and the API) on --web-port during a headless run",
      "serve Prometheus' `/metrics` and the API on `--web-host`:`--web-port` while the test runs, without "
      "waiting for a start; the process ends with the test", "off", Section::Web, false, nullptr},
+    {"worker", 0, Kind::Flag, &R::worker, "", "run as a worker of a Locust (or cicada) master",
+     "join a master as one of its workers, over Locust's protocol ([distributed.md](distributed.md)): the master "
+     "says how many users of each class to run, and gets the stats; load options (`-u`, `-r`, `-t`) are the "
+     "master's", "off", Section::Distributed, false, nullptr},
+    {"master-host", 0, Kind::Text, &R::master_host, "HOST", "the master a worker connects to (default 127.0.0.1)",
+     "the master's address, for `--worker`", "`127.0.0.1`", Section::Distributed, false, nullptr},
+    {"master-port", 0, Kind::Count, &R::master_port, "PORT", "the master's port (default 5557)",
+     "the master's port, for `--worker`", "5557", Section::Distributed, false, nullptr},
 
     {"threshold", 0, Kind::ThresholdList, &R::thresholds, "EXPR",
      "fail the run (exit code 3) unless EXPR holds, e.g. 'p95<100ms',\n"
@@ -295,6 +303,8 @@ std::string run_usage() {
   append_section(out, Section::Reports);
   out += "\nThe web UI, its API and /metrics (see docs/web-ui.md):\n";
   append_section(out, Section::Web);
+  out += "\nDistributed runs on Locust's master/worker protocol (see docs/distributed.md):\n";
+  append_section(out, Section::Distributed);
   append_usage_row(out, "-h, --help", "this help");
   out +=
       "\n"

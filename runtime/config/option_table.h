@@ -38,7 +38,7 @@ using OptionField =
                  std::vector<report::Threshold> RunOptions::*>;
 
 // The usage text groups options under these headings.
-enum class Section { Run, OpenModel, Reports, Web };
+enum class Section { Run, OpenModel, Reports, Web, Distributed };
 
 struct OptionSpec {
   const char* name;        // canonical long name: --spawn-rate, spawn-rate in cicada.conf

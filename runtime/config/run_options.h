@@ -56,6 +56,10 @@ struct RunOptions {
   bool autostart = false;
   double autoquit_s = -1;     // -1: stay up until interrupted
   bool metrics = false;       // --metrics: /metrics and the API during a headless run
+  // Distributed runs (docs/distributed.md).
+  bool worker = false;        // --worker: a worker of a Locust or cicada master
+  std::string master_host = "127.0.0.1";
+  int master_port = 5557;
 
   // --threshold, repeatable; a layer's threshold replaces a lower layer's on the same metric.
   std::vector<report::Threshold> thresholds;

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct LoadRequest {
   std::optional<std::string> host;       // the base URL every new user's client gets
   std::vector<std::string> user_classes;  // a subset of the classes the options selected
   std::optional<std::vector<std::string>> tags;  // replaces -T: only tasks with one of these
+  // Users per class, started at once (a distributed worker: its master ramps); replaces
+  // `users` and `user_classes`.
+  std::map<std::string, int> class_users;
 };
 
 // A user class the run may start, for a front-end's form.
@@ -57,6 +61,16 @@ struct RunSnapshot {
   const stats::RunStats* stats = nullptr;  // valid until the next turn of the run's loop
 };
 
+// What a front-end that passes the run's numbers on (a distributed worker) is told, on the
+// run's loop.
+struct StatsObserver {
+  // Each batch of requests a worker thread hands over (once a second, and at its stop), as
+  // it is merged into the run's totals.
+  std::function<void(const stats::StatsBook& delta)> on_delta;
+  // A second closed: every thread has handed over what it recorded until then.
+  std::function<void()> on_second;
+};
+
 // The outcome of a command: refused commands say why, for the front-end to show.
 struct CommandResult {
   bool accepted = true;
@@ -73,8 +87,14 @@ class RunController {
   virtual CommandResult start(const LoadRequest& load) = 0;
   // The closed model's user count, reached at `spawn_rate` per second (<= 0: the run's rate).
   virtual CommandResult set_users(int users, double spawn_rate) = 0;
+  // Users per class by name, at once, without a ramp (a distributed worker: the master ramps);
+  // classes not named keep theirs. Before the test begins, the counts it will begin with.
+  virtual CommandResult set_class_users(const std::map<std::string, int>& users) = 0;
   // Stops the test: users stop, on_stop runs, every report is written.
   virtual CommandResult stop(const std::string& reason) = 0;
+  // Ends the run, whatever its phase: the test stops as stop() does, and a run that never
+  // started ends too (a distributed worker told to quit, as a signal would).
+  virtual void quit(const std::string& reason) = 0;
   // Forgets the requests and failures so far (exceptions stay), as Locust's "Reset stats".
   virtual CommandResult reset_stats() = 0;
   virtual RunSnapshot snapshot() const = 0;
@@ -84,6 +104,7 @@ class RunController {
   // Locust's /tasks document: {"per_class": {Class: {"ratio", "tasks"}}, "total": {...}}, for
   // the users running now (the options' user count before the test starts).
   virtual std::string task_ratios_json() = 0;
+  virtual void add_stats_observer(StatsObserver observer) = 0;
   virtual RunPhaseMachine& phases() = 0;
   // The run's loop, for a front-end's own handles (a terminal, a listening socket).
   virtual uv_loop_t* loop() = 0;

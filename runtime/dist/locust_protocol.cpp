@@ -63,7 +63,11 @@ void pack_entry(Packer& packer, const stats::EntryKey* key, const stats::EntrySt
     packer.pack_nil();
   }
   packer.pack(std::string_view("last_request_timestamp"));
-  packer.pack(delta.last_request_timestamp);
+  if (delta.last_request_timestamp > 0) {
+    packer.pack(delta.last_request_timestamp);
+  } else {
+    packer.pack_nil();  // Locust's None: no request in the interval
+  }
   packer.pack(std::string_view("start_time"));
   packer.pack(delta.start_time);
   packer.pack(std::string_view("num_requests"));

@@ -1,6 +1,7 @@
 #include "runtime/runner/closed_model.h"
 
 #include <algorithm>
+#include <map>
 
 #include "runtime/common/log.h"
 #include "runtime/runner/timers.h"
@@ -33,6 +34,13 @@ void ClosedModel::begin(const control::LoadRequest& load) {
       log_warning("-u/--users does not apply: the load shape of %s sets the user count", plan_.load_shape.where.c_str());
     // Locust calls a shape's tick() once a second, the first time at once.
     schedule_shape_tick();
+    return;
+  }
+  if (!load.class_users.empty()) {
+    std::vector<int> counts(plan_.classes.size(), -1);
+    for (const auto& [name, count] : load.class_users)
+      if (const int selected = plan_.class_named(name); selected >= 0) counts[static_cast<std::size_t>(selected)] = count;
+    set_class_users(counts);
     return;
   }
   // A front-end's choice of classes (the web form, checked by the coordinator): the others get
@@ -69,6 +77,44 @@ control::CommandResult ClosedModel::set_users(int users, double spawn_rate) {
   if (users < 0) return control::CommandResult::refused("the user count cannot be negative");
   if (spawn_rate > 0) spawn_rate_ = spawn_rate;
   set_target(users, spawn_rate_, ramp_.classes());
+  return {};
+}
+
+control::CommandResult ClosedModel::set_class_users(const std::vector<int>& per_selected_class) {
+  if (!active_) return control::CommandResult::refused("the test is not running");
+  if (shape_driven())
+    return control::CommandResult::refused("the load shape of " + plan_.load_shape.where + " sets the user count");
+  uv_timer_stop(&spawn_timer_);
+  ramping_ = false;
+  const int before = distribution_.live_total();
+  std::map<int, std::map<int, int>> spawn, stop;  // thread -> class -> count
+  for (std::size_t c = 0; c < per_selected_class.size() && c < plan_.classes.size(); ++c) {
+    const int wanted = per_selected_class[c];
+    if (wanted < 0) continue;
+    const int class_index = static_cast<int>(c);
+    while (distribution_.live_class_count(class_index) < wanted)
+      ++spawn[distribution_.add_of_class(class_index).thread][class_index];
+    while (distribution_.live_class_count(class_index) > wanted) {
+      const auto removed = distribution_.remove_of_class(class_index);
+      if (!removed) break;
+      ++stop[removed->thread][class_index];
+    }
+  }
+  for (auto& [thread, counts] : spawn) {
+    loop::SpawnUsers command;
+    for (auto [class_index, count] : counts) command.batches.emplace_back(plan_.script_class(class_index), count);
+    host_.post(thread, std::move(command));
+  }
+  for (auto& [thread, counts] : stop)
+    for (auto [class_index, count] : counts) host_.post(thread, loop::StopUsers{plan_.script_class(class_index), count});
+  // The ramp is where the distribution is, so a later step changes nothing.
+  ramp_.set_target(distribution_.live_total(), spawn_rate_, {}, host_.now_s());
+  ramping_down_ = distribution_.live_total() < before;
+  host_.on_spawning();
+  log_info("%s: %s (%d total users)", ramping_down_ ? "Stopped users" : "Spawned users", class_mix().c_str(),
+           distribution_.live_total());
+  reached_once_ = true;
+  host_.on_load_reached(distribution_.live_total());
   return {};
 }
 

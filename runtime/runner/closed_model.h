@@ -19,6 +19,8 @@ class ClosedModel final : public LoadModel {
 
   void begin(const control::LoadRequest& load) override;
   control::CommandResult set_users(int users, double spawn_rate) override;
+  // -1 in `per_selected_class`: that class keeps its users.
+  control::CommandResult set_class_users(const std::vector<int>& per_selected_class) override;
   void stop() override;
   void close() override;
   void on_user_ended(const loop::UserEnded& event) override;

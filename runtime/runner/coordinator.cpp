@@ -150,9 +150,20 @@ CommandResult Coordinator::start(const control::LoadRequest& load) {
   if (load.users && *load.users < 0) return CommandResult::refused("the user count cannot be negative");
   if (load.spawn_rate && !(*load.spawn_rate > 0)) return CommandResult::refused("the spawn rate must be above 0");
   if (load.run_time_s && !(*load.run_time_s >= 0)) return CommandResult::refused("the run time cannot be negative");
+  for (const auto& [name, count] : load.class_users) {
+    if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
+    if (count < 0) return CommandResult::refused("the user count of " + name + " cannot be negative");
+  }
+  if (!load.class_users.empty() && (plan_.open_model || plan_.load_shape.kind != script::LoadShapeInfo::Kind::None))
+    return CommandResult::refused("users by class need the closed model without a load shape");
   if (load.host) {
     std::string error;
     if (!http::parse_url(*load.host, &error)) return CommandResult::refused("bad host '" + *load.host + "': " + error);
+  } else if (plan_.options.host.empty()) {
+    for (const auto& c : plan_.classes)
+      if (c.host.empty())
+        return CommandResult::refused("no host for user class '" + c.name + "': pass -H/--host http://... (to the "
+                                      "master or this worker) or set host= in cicada.user()");
   }
   for (const std::string& name : load.user_classes)
     if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
@@ -179,6 +190,22 @@ CommandResult Coordinator::start(const control::LoadRequest& load) {
 CommandResult Coordinator::set_users(int users, double spawn_rate) {
   if (!phases_.is_active()) return CommandResult::refused(std::string("the test is ") + control::phase_name(phases_.phase()));
   return model_->set_users(users, spawn_rate);
+}
+
+CommandResult Coordinator::set_class_users(const std::map<std::string, int>& users) {
+  for (const auto& [name, count] : users) {
+    if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
+    if (count < 0) return CommandResult::refused("the user count of " + name + " cannot be negative");
+  }
+  if (plan_.open_model) return CommandResult::refused("the open model runs its own schedule; users cannot be set by class");
+  if (phases_.is(RunPhase::Ready) && start_requested_) {
+    for (const auto& [name, count] : users) load_.class_users[name] = count;
+    return {};
+  }
+  if (!phases_.is_active()) return CommandResult::refused(std::string("the test is ") + control::phase_name(phases_.phase()));
+  std::vector<int> counts(plan_.classes.size(), -1);
+  for (const auto& [name, count] : users) counts[static_cast<std::size_t>(plan_.class_named(name))] = count;
+  return model_->set_class_users(counts);
 }
 
 CommandResult Coordinator::stop(const std::string& reason) {
@@ -580,6 +607,8 @@ void Coordinator::close_stats_second() {
   stats_.close_second();
   merge_coordinator_exceptions();
   plan_.reports->on_second(stats_, unix_now_s(), running_users());
+  for (const auto& observer : stats_observers_)
+    if (observer.on_second) observer.on_second();
   check_thresholds();
   // Printed right after a second closes so the current rates include it (Locust: every 2 s).
   if (++stats_ticks_ % kPrintEverySeconds == 0) print_tick();
@@ -611,12 +640,18 @@ void Coordinator::check_thresholds() {
     begin_stop("Threshold '" + broken->text() + "' failed (abort_on_fail)");
 }
 
+void Coordinator::merge_worker_delta(const stats::StatsBook& delta) {
+  stats_.merge_delta(delta);
+  plan_.reports->add_delta(delta);
+  for (const auto& observer : stats_observers_)
+    if (observer.on_delta) observer.on_delta(delta);
+}
+
 void Coordinator::handle(loop::StatsReport& event) {
   model_->on_stats_report(event);
   if (event.delta) {
     if (event.generation == stats_generation_) {
-      stats_.merge_delta(*event.delta);
-      plan_.reports->add_delta(*event.delta);
+      merge_worker_delta(*event.delta);
     } else {
       // Asked for before a stats reset: the ramp-up's requests go, its exceptions stay.
       stats_.merge_exceptions(*event.delta);
@@ -634,10 +669,7 @@ void Coordinator::handle(loop::UserEnded& event) { model_->on_user_ended(event);
 void Coordinator::handle(loop::StopTestRequested& event) { begin_stop(event.reason); }
 
 void Coordinator::handle(loop::WorkerStopped& event) {
-  if (event.delta) {
-    stats_.merge_delta(*event.delta);
-    plan_.reports->add_delta(*event.delta);
-  }
+  if (event.delta) merge_worker_delta(*event.delta);
   if (static_cast<std::size_t>(event.worker) < worker_done_.size()) worker_done_[static_cast<std::size_t>(event.worker)] = true;
   if (++workers_stopped_ >= plan_.threads) on_users_stopped();
 }

@@ -52,12 +52,15 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   // control::RunController
   control::CommandResult start(const control::LoadRequest& load) override;
   control::CommandResult set_users(int users, double spawn_rate) override;
+  control::CommandResult set_class_users(const std::map<std::string, int>& users) override;
   control::CommandResult stop(const std::string& reason) override;
+  void quit(const std::string& reason) override { begin_stop(reason); }
   control::CommandResult reset_stats() override;
   control::RunSnapshot snapshot() const override;
   control::RunReportView report_view() const override;
   std::vector<control::UserClassChoice> user_classes() const override;
   std::string task_ratios_json() override;
+  void add_stats_observer(control::StatsObserver observer) override { stats_observers_.push_back(std::move(observer)); }
   control::RunPhaseMachine& phases() override { return phases_; }
   uv_loop_t* loop() override { return &loop_; }
   void add_exit_hook(std::function<void()> hook) override { exit_hooks_.push_back(std::move(hook)); }
@@ -85,6 +88,7 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   void handle(loop::WorkerStopped& event);
   void handle(loop::StopTestRequested& event);
   void handle(loop::PoolReady& event);
+  void merge_worker_delta(const stats::StatsBook& delta);
   void on_setup_done(const std::string& error);
   control::CommandResult classes_with_tasks_for(const std::vector<std::string>& tags, std::vector<std::string>& chosen);
   void maybe_begin_test();
@@ -167,6 +171,7 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   bool stats_round_open_ = false;  // bumped by a stats reset; older reports are dropped
   int exit_code_ = 0;
   std::vector<std::function<void()>> exit_hooks_;
+  std::vector<control::StatsObserver> stats_observers_;
   // The watchdog (watch_workers): when each worker last posted anything, which have stopped.
   std::vector<double> worker_last_heard_s_;
   std::vector<bool> worker_done_;

@@ -35,6 +35,11 @@ class LoadModel {
   virtual void begin(const control::LoadRequest& load) = 0;
   // A new user count from a front-end.
   virtual control::CommandResult set_users(int users, double spawn_rate) = 0;
+  // Users per class by name, at once (a distributed worker: its master ramps). Classes not
+  // named keep theirs.
+  virtual control::CommandResult set_class_users(const std::vector<int>& /*per_selected_class*/) {
+    return control::CommandResult::refused("the open model runs its own schedule; a master cannot set its users");
+  }
   // The test is stopping: no more changes to the users.
   virtual void stop() = 0;
   // Closes the model's handles (the loop is being torn down).

@@ -79,6 +79,8 @@ bool select_classes(const std::vector<script::UserClassInfo>& all, RunPlan* plan
 
   for (const auto& c : classes) {
     const std::string& host = options.host.empty() ? c.host : options.host;
+    // A worker gets the host with its master's spawn order (checked at the start).
+    if (host.empty() && options.worker) continue;
     if (host.empty()) {
       *error = "no host for user class '" + c.name + "': pass -H/--host http://... or set host= in cicada.user()";
       return false;

@@ -80,6 +80,29 @@ int UserDistribution::live_class_count(int class_index) const {
   return class_counts_[static_cast<std::size_t>(class_index)] - ended;
 }
 
+UserDistribution::Placement UserDistribution::add_of_class(int class_index) {
+  int best_thread = 0;
+  for (std::size_t t = 1; t < thread_totals_.size(); ++t)
+    if (thread_totals_[t] < thread_totals_[static_cast<std::size_t>(best_thread)]) best_thread = static_cast<int>(t);
+  place(class_index, best_thread);
+  recount_weighted();
+  return Placement{class_index, best_thread};
+}
+
+std::optional<UserDistribution::Placement> UserDistribution::remove_of_class(int class_index) {
+  const auto c = static_cast<std::size_t>(class_index);
+  int best_thread = -1;
+  int best_live = 0;
+  for (std::size_t t = 0; t < thread_totals_.size(); ++t) {
+    const int live = per_thread_class_[t][c] - ended_[t][c];
+    if (live > best_live) best_thread = static_cast<int>(t), best_live = live;
+  }
+  if (best_thread < 0) return std::nullopt;
+  unplace(class_index, best_thread);
+  recount_weighted();
+  return Placement{class_index, best_thread};
+}
+
 std::optional<UserDistribution::Placement> UserDistribution::add() {
   int chosen = -1;
   for (std::size_t c = 0; c < weights_.size() && chosen < 0; ++c)

@@ -32,6 +32,12 @@ class UserDistribution {
   // replaced, and a fixed_count stays reached) until a ramp-down forgets it. False when the plan
   // has no live user there (a ramp-down already took it).
   bool mark_ended(int class_index, int thread);
+  // A master's order names the users of each class itself (a distributed worker): one user of
+  // `class_index` more, on the thread with the fewest users, whatever the weights say.
+  Placement add_of_class(int class_index);
+  // One running user of `class_index` fewer, from the thread with the most of them; empty when
+  // none runs.
+  std::optional<Placement> remove_of_class(int class_index);
 
   // A shape may run only some classes (the third value a cicada.shape returns): new users
   // then come from the active classes only, and users of the others are removed first.

@@ -15,6 +15,7 @@
 #include "runtime/cli/terminal_front_end.h"
 #include "runtime/config/option_layers.h"
 #include "runtime/config/option_table.h"
+#include "runtime/dist/locust_master.h"
 #include "runtime/dist/locust_worker.h"
 #include "runtime/runner/coordinator.h"
 #include "runtime/web/web_front_end.h"
@@ -99,6 +100,7 @@ int run_worker(runner::Coordinator& coordinator) {
   dist::WorkerOptions worker_options;
   worker_options.master_host = options.master_host;
   worker_options.master_port = options.master_port;
+  worker_options.master_timeout_s = options.master_timeout_s;
   dist::LocustWorker worker(coordinator, std::move(worker_options));
   std::string error;
   if (!worker.connect(&error)) {
@@ -109,6 +111,28 @@ int run_worker(runner::Coordinator& coordinator) {
   return worker.failure_exit_code() != 0 ? worker.failure_exit_code() : exit_code;
 }
 
+// `--master`: the users run on the workers that connect (docs/distributed.md); the front-ends
+// (terminal, web UI) drive the run as a local one.
+bool attach_master(runner::Coordinator& coordinator, std::string* error) {
+  const config::RunOptions& options = coordinator.options();
+  if (options.master_bind_port < 1 || options.master_bind_port > 65535) {
+    *error = "--master-bind-port must be 1..65535, got " + std::to_string(options.master_bind_port);
+    return false;
+  }
+  dist::MasterOptions master_options;
+  master_options.bind_host = options.master_bind_host;
+  master_options.bind_port = options.master_bind_port;
+  master_options.expect_workers = std::max(1, options.expect_workers);
+  master_options.expect_workers_max_wait_s = options.expect_workers_max_wait_s;
+  master_options.stop_timeout_s = options.stop_timeout_s;
+  master_options.host = options.host;
+  // Bound before the run starts, so that a taken port is a clear error at once.
+  auto master = std::make_unique<dist::LocustMaster>(coordinator.loop(), master_options);
+  if (!master->bind(error)) return false;
+  coordinator.run_users_remotely(std::move(master));
+  return true;
+}
+
 // One test, with its front-ends; `new_test` is set when the web UI asked for another one.
 int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   runner::Coordinator coordinator(std::move(command));
@@ -116,6 +140,11 @@ int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   if (early_exit >= 0) return early_exit;
   const config::RunOptions& options = coordinator.options();
   if (options.worker) return run_worker(coordinator);
+  std::string master_error;
+  if (options.master && !attach_master(coordinator, &master_error)) {
+    std::fprintf(stderr, "cicada run: %s\n", master_error.c_str());
+    return 2;
+  }
 
   // Which front-ends run (docs/web-ui.md): the web UI when asked for, or when a terminal runs
   // a script without a load (as `locust -f` does); a headless run may still serve /metrics.

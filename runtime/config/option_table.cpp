@@ -139,6 +139,26 @@ constexpr OptionSpec kOptions[] = {
      "the master's address, for `--worker`", "`127.0.0.1`", Section::Distributed, false, nullptr},
     {"master-port", 0, Kind::Count, &R::master_port, "PORT", "the master's port (default 5557)",
      "the master's port, for `--worker`", "5557", Section::Distributed, false, nullptr},
+    {"master-timeout", 0, Kind::PositiveDuration, &R::master_timeout_s, "TIME",
+     "a worker quits after TIME without its master's heartbeat (default 60s)",
+     "a worker whose master sends heartbeats (cicada's, Locust 2.19+) stops its users and exits after this long "
+     "without one", "60s", Section::Distributed, false, nullptr},
+    {"master", 0, Kind::Flag, &R::master, "", "run as a master: the users run on --worker processes",
+     "be the master of a distributed run: the users run on workers (`cicada run SCRIPT --worker`, or Locust's "
+     "with the same class names) that connect to it; the load options, reports and web UI are the master's",
+     "off", Section::Distributed, false, nullptr},
+    {"master-bind-host", 0, Kind::Text, &R::master_bind_host, "HOST",
+     "the address a master listens on for workers (default *: every address)",
+     "the address the master listens on for workers (`*`: every address, as Locust)", "`*`", Section::Distributed,
+     false, nullptr},
+    {"master-bind-port", 0, Kind::Count, &R::master_bind_port, "PORT", "the master's port for workers (default 5557)",
+     "the port the master listens on for workers", "5557", Section::Distributed, false, nullptr},
+    {"expect-workers", 0, Kind::Count, &R::expect_workers, "N", "a master starts the test once N workers are connected",
+     "the master starts the test once this many workers are connected", "1", Section::Distributed, false, nullptr},
+    {"expect-workers-max-wait", 0, Kind::Duration, &R::expect_workers_max_wait_s, "TIME",
+     "how long a master waits for --expect-workers (default: for ever)",
+     "how long the master waits for `--expect-workers`; past it the run ends with exit code 2", "wait for ever",
+     Section::Distributed, false, nullptr},
 
     {"threshold", 0, Kind::ThresholdList, &R::thresholds, "EXPR",
      "fail the run (exit code 3) unless EXPR holds, e.g. 'p95<100ms',\n"

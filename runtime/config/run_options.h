@@ -60,6 +60,12 @@ struct RunOptions {
   bool worker = false;        // --worker: a worker of a Locust or cicada master
   std::string master_host = "127.0.0.1";
   int master_port = 5557;
+  double master_timeout_s = 60;  // a worker without its master's heartbeat this long quits
+  bool master = false;        // --master: the users run on workers that connect
+  std::string master_bind_host = "*";
+  int master_bind_port = 5557;
+  int expect_workers = 1;
+  double expect_workers_max_wait_s = 0;  // 0: wait for ever
 
   // --threshold, repeatable; a layer's threshold replaces a lower layer's on the same metric.
   std::vector<report::Threshold> thresholds;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/control/run_phase.h"
+#include "runtime/loop/worker_link.h"
 #include "runtime/report/history.h"
 #include "runtime/report/run_info.h"
 #include "runtime/report/thresholds.h"
@@ -59,6 +60,8 @@ struct RunSnapshot {
   double spawn_rate = 0;
   std::string stop_reason;     // once stopping
   const stats::RunStats* stats = nullptr;  // valid until the next turn of the run's loop
+  bool distributed = false;  // a master: the users run on remote workers
+  std::vector<loop::RemoteWorkerInfo> remote_workers;
 };
 
 // What a front-end that passes the run's numbers on (a distributed worker) is told, on the

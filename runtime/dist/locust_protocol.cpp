@@ -156,7 +156,7 @@ void pack_stats_report(Packer& packer, const ReportDelta& delta) {
   std::size_t listed = 0;
   for (const auto& [key, entry] : entries)
     if (!entry->empty()) ++listed;
-  packer.pack_map(5);
+  packer.pack_map(6);
   packer.pack(std::string_view("stats"));
   packer.pack_array(static_cast<std::uint32_t>(listed));
   for (const auto& [key, entry] : entries) {
@@ -185,6 +185,165 @@ void pack_stats_report(Packer& packer, const ReportDelta& delta) {
   packer.pack(delta.user_classes_count);
   packer.pack(std::string_view("user_count"));
   packer.pack(delta.user_count);
+  // cicada's own, which a Locust master leaves aside: requests without an answer when their
+  // user stopped, [[method, name, count, oldest µs], ...].
+  packer.pack(std::string_view("cicada_in_flight_at_stop"));
+  packer.pack_array(static_cast<std::uint32_t>(book.in_flight_at_stop().size()));
+  for (const auto& [key, in_flight] : book.in_flight_at_stop()) {
+    packer.pack_array(4);
+    packer.pack(key.method);
+    packer.pack(key.name);
+    packer.pack(in_flight.count);
+    packer.pack(in_flight.oldest_us);
+  }
+}
+
+namespace {
+
+const msgpack::object* field(const msgpack::object& map, std::string_view name) {
+  if (map.type != msgpack::type::MAP) return nullptr;
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    const msgpack::object& key = map.via.map.ptr[i].key;
+    if (key.type == msgpack::type::STR && std::string_view(key.via.str.ptr, key.via.str.size) == name)
+      return &map.via.map.ptr[i].val;
+  }
+  return nullptr;
+}
+
+// A whole number from 0 to 2^53 (Locust's counts; floats are accepted when whole).
+bool as_count(const msgpack::object& object, std::uint64_t* out) {
+  double value = 0;
+  if (object.type == msgpack::type::POSITIVE_INTEGER) {
+    *out = object.via.u64;
+    return true;
+  }
+  if (!as_number(object, &value) || value < 0 || value > 9007199254740992.0 || value != std::floor(value)) return false;
+  *out = static_cast<std::uint64_t>(value);
+  return true;
+}
+
+bool as_ms_to_us(const msgpack::object& object, std::uint64_t* out) {
+  double ms = 0;
+  if (!as_number(object, &ms) || !(ms >= 0) || ms > 1e15) return false;
+  *out = static_cast<std::uint64_t>(std::llround(ms * 1000.0));
+  return true;
+}
+
+bool read_entry(const msgpack::object& object, std::string* method, std::string* name, stats::EntryStats* entry,
+                std::string* error) {
+  const msgpack::object* name_field = field(object, "name");
+  const msgpack::object* method_field = field(object, "method");
+  if (!name_field || !is_string(*name_field) || !method_field ||
+      !(is_string(*method_field) || method_field->type == msgpack::type::NIL)) {
+    *error = "an entry without a name or a method";
+    return false;
+  }
+  *name = as_string(*name_field);
+  *method = is_string(*method_field) ? as_string(*method_field) : "";
+  const msgpack::object* requests = field(object, "num_requests");
+  const msgpack::object* failures = field(object, "num_failures");
+  const msgpack::object* total = field(object, "total_response_time");
+  const msgpack::object* max = field(object, "max_response_time");
+  const msgpack::object* min = field(object, "min_response_time");
+  const msgpack::object* length = field(object, "total_content_length");
+  if (!requests || !as_count(*requests, &entry->num_requests) || !failures ||
+      !as_count(*failures, &entry->num_failures) || !total || !as_ms_to_us(*total, &entry->total_response_us) ||
+      !max || !as_ms_to_us(*max, &entry->max_response_us) || !length ||
+      !as_count(*length, &entry->total_content_length)) {
+    *error = "entry '" + *name + "': a count or a time is missing or not a number";
+    return false;
+  }
+  if (min && min->type != msgpack::type::NIL && !as_ms_to_us(*min, &entry->min_response_us)) {
+    *error = "entry '" + *name + "': min_response_time is not a number";
+    return false;
+  }
+  if (entry->num_requests == 0) entry->min_response_us = UINT64_MAX;
+  if (const msgpack::object* exact = field(object, "cicada_histogram"); exact && exact->type == msgpack::type::ARRAY) {
+    for (std::uint32_t i = 0; i < exact->via.array.size; ++i) {
+      const msgpack::object& pair = exact->via.array.ptr[i];
+      std::uint64_t index = 0, count = 0;
+      if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2 || !as_count(pair.via.array.ptr[0], &index) ||
+          index >= stats::Histogram::kBuckets || !as_count(pair.via.array.ptr[1], &count)) {
+        *error = "entry '" + *name + "': cicada_histogram holds something other than [bucket, count] pairs";
+        return false;
+      }
+      entry->histogram.record(stats::Histogram::bucket_mid(static_cast<std::size_t>(index)), count);
+    }
+    return true;
+  }
+  // A Locust worker: its rounded milliseconds.
+  const msgpack::object* rounded = field(object, "response_times");
+  if (!rounded || rounded->type != msgpack::type::MAP) {
+    *error = "entry '" + *name + "': response_times is not a map";
+    return false;
+  }
+  for (std::uint32_t i = 0; i < rounded->via.map.size; ++i) {
+    std::uint64_t us = 0, count = 0;
+    if (!as_ms_to_us(rounded->via.map.ptr[i].key, &us) || !as_count(rounded->via.map.ptr[i].val, &count)) {
+      *error = "entry '" + *name + "': response_times holds something other than times and counts";
+      return false;
+    }
+    entry->histogram.record(us, count);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int* user_count, std::string* error) {
+  if (data.type != msgpack::type::MAP) {
+    *error = "stats: the data is not a map";
+    return false;
+  }
+  stats::StatsBook report;
+  const msgpack::object* entries = field(data, "stats");
+  if (!entries || entries->type != msgpack::type::ARRAY) {
+    *error = "stats: no list of entries";
+    return false;
+  }
+  for (std::uint32_t i = 0; i < entries->via.array.size; ++i) {
+    std::string method, name;
+    stats::EntryStats entry;
+    if (!read_entry(entries->via.array.ptr[i], &method, &name, &entry, error)) {
+      *error = "stats: " + *error;
+      return false;
+    }
+    report.merge_entry(method, name, entry);
+  }
+  if (const msgpack::object* errors = field(data, "errors"); errors && errors->type == msgpack::type::MAP) {
+    for (std::uint32_t i = 0; i < errors->via.map.size; ++i) {
+      const msgpack::object& value = errors->via.map.ptr[i].val;
+      const msgpack::object* name = field(value, "name");
+      const msgpack::object* method = field(value, "method");
+      const msgpack::object* text = field(value, "error");
+      const msgpack::object* occurrences = field(value, "occurrences");
+      std::uint64_t count = 0;
+      if (!name || !is_string(*name) || !method || !(is_string(*method) || method->type == msgpack::type::NIL) ||
+          !text || !is_string(*text) || !occurrences || !as_count(*occurrences, &count)) {
+        *error = "stats: an error without a name, method, error or count";
+        return false;
+      }
+      report.add_failures(is_string(*method) ? as_string(*method) : "", as_string(*name), as_string(*text), count);
+    }
+  }
+  if (const msgpack::object* cut = field(data, "cicada_in_flight_at_stop"); cut && cut->type == msgpack::type::ARRAY) {
+    for (std::uint32_t i = 0; i < cut->via.array.size; ++i) {
+      const msgpack::object& row = cut->via.array.ptr[i];
+      stats::InFlightAtStop in_flight;
+      if (row.type != msgpack::type::ARRAY || row.via.array.size != 4 || !is_string(row.via.array.ptr[0]) ||
+          !is_string(row.via.array.ptr[1]) || !as_count(row.via.array.ptr[2], &in_flight.count) ||
+          !as_count(row.via.array.ptr[3], &in_flight.oldest_us)) {
+        *error = "stats: cicada_in_flight_at_stop holds something other than [method, name, count, µs] rows";
+        return false;
+      }
+      report.add_in_flight_at_stop(as_string(row.via.array.ptr[0]), as_string(row.via.array.ptr[1]), in_flight);
+    }
+  }
+  std::uint64_t users = 0;
+  if (const msgpack::object* count = field(data, "user_count"); count && as_count(*count, &users) && users < (1u << 30))
+    *user_count = static_cast<int>(users);
+  into->merge(report);
+  return true;
 }
 
 std::optional<SpawnOrder> read_spawn(const msgpack::object& data, std::string* error) {

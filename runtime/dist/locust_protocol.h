@@ -59,6 +59,12 @@ struct ReportDelta {
 // user_classes_count, user_count}; entries without requests are left out, as Locust does.
 void pack_stats_report(msgpack::packer<msgpack::sbuffer>& packer, const ReportDelta& delta);
 
+// A worker's `stats` message read back (a master): its entries, failures and, from a cicada
+// worker, the requests in flight at its stop, added to `into`; the worker's user count. The
+// exact histogram (`cicada_histogram`) when the worker sent one, else Locust's rounded
+// response times. False, with `error` set and `into` unchanged, for a report of the wrong shape.
+bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int* user_count, std::string* error);
+
 // What `spawn` asks for.
 struct SpawnOrder {
   double timestamp = 0;

@@ -20,13 +20,12 @@ using control::RunPhase;
 namespace {
 
 // Locust's timings (runners.py): a heartbeat a second, stats every 3 s, `client_ready` again
-// after 5 s without an `ack`, given up after 60 tries; a worker quits after 60 s without a
-// heartbeat from a master that sends them (2.19+).
+// after 5 s without an `ack`, given up after 60 tries. A worker quits after --master-timeout
+// (Locust: 60 s) without a heartbeat from a master that sends them (2.19+).
 constexpr double kHeartbeatIntervalS = 1;
 constexpr double kReportIntervalS = 3;
 constexpr double kConnectTimeoutS = 5;
 constexpr int kConnectRetries = 60;
-constexpr double kMasterSilenceS = 60;
 // Exceptions are sent one message each, as Locust's workers do; past this many of one kind in
 // a report interval, the rest of that interval's are only counted locally.
 constexpr std::uint64_t kExceptionMessagesPerReport = 100;
@@ -390,10 +389,12 @@ void LocustWorker::heartbeat_tick() {
     last_ack_wait_s_ = now;
     return;
   }
-  if (master_heard_s_ >= 0 && now - master_heard_s_ > kMasterSilenceS) {
+  if (master_heard_s_ >= 0 && now - master_heard_s_ > options_.master_timeout_s) {
     master_heard_s_ = -1;
-    give_up("The master sent no heartbeat for " + std::to_string(static_cast<int>(kMasterSilenceS)) +
-                " s: it is gone; stopping the users and quitting",
+    char waited[32];
+    std::snprintf(waited, sizeof waited, "%g", options_.master_timeout_s);
+    give_up(std::string("The master sent no heartbeat for ") + waited +
+                " s (--master-timeout): it is gone; stopping the users and quitting",
             1);
     return;
   }

@@ -23,6 +23,7 @@ struct WorkerOptions {
   std::string master_host = "127.0.0.1";
   int master_port = 5557;
   std::string node_id;  // empty: Locust's `<hostname>_<32 hex digits>`
+  double master_timeout_s = 60;  // without a heartbeat from a master that sends them
 };
 
 class LocustWorker {

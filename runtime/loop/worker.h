@@ -11,6 +11,7 @@
 #include "runtime/common/thread_context.h"
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
+#include "runtime/loop/worker_link.h"
 
 namespace cicada::loop {
 
@@ -26,19 +27,19 @@ struct WorkerConfig {
   bool verify_tls = true;  // --insecure turns it off for every client without a verify setting
 };
 
-class Worker {
+class Worker final : public WorkerLink {
  public:
   Worker(WorkerConfig config, Mailbox<WorkerEvent>* coordinator);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void start();
+  void start() override;
   // Thread-safe; valid once the worker has reported WorkerReady.
-  void post(WorkerCommand command) { inbox_.post(std::move(command)); }
-  void join();
+  void post(WorkerCommand command) override { inbox_.post(std::move(command)); }
+  void join() override;
   // The task its users last started (any thread may read it).
-  const common::RunningTask& running_task() const { return running_task_; }
+  const common::RunningTask& running_task() const override { return running_task_; }
 
  private:
   class Thread;

@@ -259,6 +259,9 @@ control::RunSnapshot Coordinator::snapshot() const {
   snapshot.running_users = running_users();
   snapshot.stop_reason = stop_reason_;
   snapshot.stats = &stats_;
+  snapshot.distributed = distributed_;
+  for (const auto& worker : workers_)
+    for (auto& remote : worker->remote_workers()) snapshot.remote_workers.push_back(std::move(remote));
   return snapshot;
 }
 
@@ -278,7 +281,18 @@ void Coordinator::on_load_reached(int users) {
 }
 
 void Coordinator::start_workers() {
-  for (int i = 0; i < plan_.threads; ++i) {
+  distributed_ = static_cast<bool>(remote_link_);
+  if (remote_link_) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < plan_.classes.size(); ++i) {
+      const auto script_index = static_cast<std::size_t>(plan_.script_class(static_cast<int>(i)));
+      if (names.size() <= script_index) names.resize(script_index + 1);
+      names[script_index] = plan_.classes[i].name;
+    }
+    remote_link_->attach(&events_, std::move(names));
+    workers_.push_back(std::move(remote_link_));
+  }
+  for (int i = 0; !distributed_ && i < plan_.threads; ++i) {
     loop::WorkerConfig config;
     config.index = i;
     config.script_path = plan_.options.script;
@@ -478,7 +492,12 @@ void Coordinator::begin_test() {
   plan_.reports->begin();
   stats_.set_start_time(started_s_);
   stats_.note_time(started_s_);
-  log_info("Starting cicada %s with %d worker thread%s", CICADA_VERSION, plan_.threads, plan_.threads == 1 ? "" : "s");
+  if (distributed_) {
+    const std::size_t remote = workers_.empty() ? 0 : workers_.front()->remote_workers().size();
+    log_info("Starting cicada %s with %zu worker%s", CICADA_VERSION, remote, remote == 1 ? "" : "s");
+  } else {
+    log_info("Starting cicada %s with %d worker thread%s", CICADA_VERSION, plan_.threads, plan_.threads == 1 ? "" : "s");
+  }
   start_timer(&stats_timer_, [](uv_timer_t* t) { owner_of<Coordinator>(t)->stats_tick(); }, 1, 1);
   // The open model counts the run time from its first scheduled iteration, itself.
   if (!plan_.open_model && plan_.options.run_time_s > 0) {

@@ -21,6 +21,7 @@
 #include "runtime/loop/mailbox.h"
 #include "runtime/loop/messages.h"
 #include "runtime/loop/worker.h"
+#include "runtime/loop/worker_link.h"
 #include "runtime/runner/load_model.h"
 #include "runtime/runner/run_plan.h"
 #include "runtime/script/lua_value.h"
@@ -42,6 +43,10 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   int prepare();
   // Runs the loop until the run is over; returns the process exit code.
   int run();
+
+  // --master: the users run on remote workers (runtime/dist), which the coordinator drives as
+  // its one worker. Before run().
+  void run_users_remotely(std::unique_ptr<loop::RemoteWorkerLink> link) { remote_link_ = std::move(link); }
 
   // After prepare(): the options of the run, every layer merged (the script's included).
   const config::RunOptions& options() const { return plan_.options; }
@@ -141,7 +146,9 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   int run_action_ref_ = -2;
 
   loop::Mailbox<loop::WorkerEvent> events_;
-  std::vector<std::unique_ptr<loop::Worker>> workers_;
+  std::vector<std::unique_ptr<loop::WorkerLink>> workers_;
+  std::unique_ptr<loop::RemoteWorkerLink> remote_link_;  // until the run starts its workers
+  bool distributed_ = false;
   std::unique_ptr<LoadModel> model_;
   std::shared_ptr<const script::LuaValue> setup_data_;
   stats::RunStats stats_;

@@ -291,7 +291,17 @@ int make_run_plan(const config::ResolvedCommand& command, script::ScriptHost& sc
   if (!select_classes(all, plan, &error)) return fail(error);
 
   plan->threads = options.threads > 0 ? options.threads : std::max(1, static_cast<int>(uv_available_parallelism()));
+  if (options.master) {
+    // The master's users run on its workers, which the run sees as one (runtime/dist).
+    plan->threads = 1;
+    if (options.iterations >= 0 || options.iterations_per_user >= 0)
+      return fail("--iterations and --iterations-per-user do not run distributed yet (docs/distributed.md)");
+    if (options.worker) return fail("--master and --worker exclude each other");
+  }
   if (!plan_load_model(script, plan, &error)) return fail(error);
+  if (options.master && plan->open_model)
+    return fail("the open model (--arrival-rate, rate stages) does not run distributed yet: each worker would need "
+                "its share of the schedule (docs/distributed.md)");
   if (!check_open_file_limit(plan->open_model ? plan->max_pool_users : options.users, plan->threads, &error))
     return fail(error);
 

@@ -167,7 +167,7 @@ void StatsBook::record_request(std::string_view method, std::string_view name, s
   ++failure->second;
 }
 
-void StatsBook::record_exception(std::string_view message, std::string_view traceback) {
+void StatsBook::record_exception(std::string_view message, std::string_view traceback, std::uint64_t count) {
   std::string key;
   key.reserve(message.size() + 1 + traceback.size());
   key.append(message).push_back('\n');
@@ -175,13 +175,34 @@ void StatsBook::record_exception(std::string_view message, std::string_view trac
   auto it = exceptions_.find(key);
   if (it == exceptions_.end())
     it = exceptions_.emplace(std::move(key), ExceptionRecord{std::string(message), std::string(traceback), 0}).first;
-  ++it->second.count;
+  it->second.count += count;
 }
 
 void StatsBook::record_in_flight_at_stop(std::string_view method, std::string_view name, std::uint64_t age_us) {
   InFlightAtStop& in_flight = in_flight_at_stop_[EntryKey{std::string(method), std::string(name)}];
   ++in_flight.count;
   in_flight.oldest_us = std::max(in_flight.oldest_us, age_us);
+}
+
+void StatsBook::merge_entry(std::string_view method, std::string_view name, const EntryStats& entry) {
+  std::string key;
+  join_key(key, method, name);
+  auto it = entries_.find(key);
+  if (it == entries_.end())
+    it = entries_.emplace(std::move(key), Entry{EntryKey{std::string(method), std::string(name)}, EntryStats{}}).first;
+  it->second.stats.merge(entry);
+  total_.merge(entry);
+}
+
+void StatsBook::add_failures(std::string_view method, std::string_view name, std::string_view error,
+                             std::uint64_t count) {
+  failures_[FailureKey{std::string(method), std::string(name), std::string(error)}] += count;
+}
+
+void StatsBook::add_in_flight_at_stop(std::string_view method, std::string_view name, const InFlightAtStop& in_flight) {
+  InFlightAtStop& mine = in_flight_at_stop_[EntryKey{std::string(method), std::string(name)}];
+  mine.count += in_flight.count;
+  mine.oldest_us = std::max(mine.oldest_us, in_flight.oldest_us);
 }
 
 void StatsBook::merge(const StatsBook& other) {

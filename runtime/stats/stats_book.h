@@ -116,9 +116,15 @@ class StatsBook {
   void count_iteration_started() { ++iterations_started_; }
   void count_iterations_dropped(std::uint64_t count) { iterations_dropped_ += count; }
   // An error raised inside a task (or hook) of a virtual user.
-  void record_exception(std::string_view message, std::string_view traceback);
+  void record_exception(std::string_view message, std::string_view traceback, std::uint64_t count = 1);
   // A request abandoned in flight because its user stopped, after waiting `age_us`.
   void record_in_flight_at_stop(std::string_view method, std::string_view name, std::uint64_t age_us);
+
+  // What another process recorded (a distributed worker's report): `entry` is added to the
+  // entry (method, name) and to the total; failures by their error.
+  void merge_entry(std::string_view method, std::string_view name, const EntryStats& entry);
+  void add_failures(std::string_view method, std::string_view name, std::string_view error, std::uint64_t count);
+  void add_in_flight_at_stop(std::string_view method, std::string_view name, const InFlightAtStop& in_flight);
 
   void merge(const StatsBook& other);
   // Only the exceptions of `other` (the coordinator's own book: its requests are not counted).

@@ -147,8 +147,28 @@ std::string stats_requests_json(const control::RunSnapshot& run, const control::
       .field("iterations_started", stats.book().iterations_started())
       .field("iterations_dropped", stats.book().iterations_dropped());
   write_thresholds(w, report.thresholds);
+  if (run.distributed) {
+    // Locust's master: each worker, with its state, users and what its heartbeat says.
+    w.key("workers").begin_array();
+    for (const loop::RemoteWorkerInfo& worker : run.remote_workers)
+      w.begin_object()
+          .field("id", worker.id)
+          .field("index", worker.index)
+          .field("state", worker.state)
+          .field("user_count", worker.users)
+          .field("cpu_usage", worker.cpu_percent)
+          .field("memory_usage", worker.memory_bytes)
+          .end_object();
+    w.end_array().field("worker_count", connected_worker_count(run));
+  }
   w.end_object();
   return out;
+}
+
+int connected_worker_count(const control::RunSnapshot& run) {
+  int count = 0;
+  for (const loop::RemoteWorkerInfo& worker : run.remote_workers) count += worker.state != "missing" ? 1 : 0;
+  return count;
 }
 
 std::string exceptions_json(const stats::RunStats& run) {

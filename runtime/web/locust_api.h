@@ -13,6 +13,8 @@ namespace cicada::web {
 
 // GET /stats/requests.
 std::string stats_requests_json(const control::RunSnapshot& run, const control::RunReportView& report);
+// A distributed master's workers that are not missing (Locust's /worker-count).
+int connected_worker_count(const control::RunSnapshot& run);
 // GET /exceptions: {"exceptions": [{count, msg, traceback, nodes}]}.
 std::string exceptions_json(const stats::RunStats& run);
 // GET /logs: {"master": [...], "workers": {}}.

@@ -325,7 +325,7 @@ void WebFrontEnd::route(const target::SiteRequest& request, target::SiteAnswer& 
   } else if (path == "/logs") {
     set_json(answer, logs_json(common::recent_log_lines()));
   } else if (path == "/worker-count") {
-    set_json(answer, R"({"worker_count":0})");
+    set_json(answer, "{\"worker_count\":" + std::to_string(connected_worker_count(run_.snapshot())) + "}");
   } else if (path == "/metrics") {
     answer.content_type = kPrometheusContentType;
     answer.body = prometheus_metrics(snapshot);

@@ -1,5 +1,6 @@
 #include "runtime/cli/run_command.h"
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/cli/local_workers.h"
 #include "runtime/cli/terminal_front_end.h"
 #include "runtime/config/option_layers.h"
 #include "runtime/config/option_table.h"
@@ -134,7 +136,7 @@ bool attach_master(runner::Coordinator& coordinator, std::string* error) {
 }
 
 // One test, with its front-ends; `new_test` is set when the web UI asked for another one.
-int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
+int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test, int local_workers) {
   runner::Coordinator coordinator(std::move(command));
   const int early_exit = coordinator.prepare();
   if (early_exit >= 0) return early_exit;
@@ -142,6 +144,12 @@ int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   if (options.worker) return run_worker(coordinator);
   std::string master_error;
   if (options.master && !attach_master(coordinator, &master_error)) {
+    std::fprintf(stderr, "cicada run: %s\n", master_error.c_str());
+    return 2;
+  }
+  // --processes: this master's own workers, once it listens.
+  LocalWorkers workers;
+  if (local_workers > 0 && !workers.start(options, local_workers, options.master_bind_port, &master_error)) {
     std::fprintf(stderr, "cicada run: %s\n", master_error.c_str());
     return 2;
   }
@@ -185,7 +193,31 @@ int run_test(ResolvedCommand command, std::optional<web::NewTest>* new_test) {
   if (!(web_ui && web_ui->start_from_inherited_form()) && start_now) coordinator.start(control::LoadRequest{});
   const int exit_code = coordinator.run();
   if (web_ui) *new_test = web_ui->take_new_test();
+  // The master told them to quit; they write their reports and leave.
+  workers.wait(30);
   return exit_code;
+}
+
+// `--worker --processes N`: only the N workers, of the master the options name.
+int run_local_workers_only(const config::RunOptions& options, int count) {
+  LocalWorkers workers;
+  std::string error;
+  if (!workers.start(options, count, options.master_port, &error)) {
+    std::fprintf(stderr, "cicada run: %s\n", error.c_str());
+    return 2;
+  }
+  // Ctrl-C reaches the whole process group; a SIGTERM to this process is passed on.
+  static LocalWorkers* running = nullptr;
+  running = &workers;
+  struct sigaction forward {};
+  forward.sa_handler = [](int signum) {
+    if (running) running->signal_all(signum);
+  };
+  sigaction(SIGTERM, &forward, nullptr);
+  sigaction(SIGINT, &forward, nullptr);
+  const int worst = workers.wait(1e9);
+  running = nullptr;
+  return worst;
 }
 
 }  // namespace
@@ -201,8 +233,20 @@ int run_main(int argc, char** argv) {
     std::fputs(config::run_usage().c_str(), stdout);
     return 0;
   }
+  // --processes (Locust's): this command is a master with N local workers, or only N workers.
+  const int local_workers = LocalWorkers::count_for(command.options);
+  if (local_workers > 0 && command.options.worker) return run_local_workers_only(command.options, local_workers);
+  if (local_workers > 0) {
+    command.cli_layer.push_back({"master", "true", "--processes"});
+    if (command.options.expect_workers < local_workers)
+      command.cli_layer.push_back({"expect-workers", std::to_string(local_workers), "--processes"});
+    if (!config::apply_script_layer(command, {}, &command.options, &error)) {
+      std::fprintf(stderr, "cicada run: %s\n", error.c_str());
+      return 2;
+    }
+  }
   std::optional<web::NewTest> new_test;
-  const int exit_code = run_test(std::move(command), &new_test);
+  const int exit_code = run_test(std::move(command), &new_test, local_workers);
   if (new_test) start_again_for_new_test(argc, argv, *new_test);
   return exit_code;
 }

@@ -85,6 +85,9 @@ bool set_value(RunOptions* options, const OptionSpec& spec, const RawOption& raw
                          std::numeric_limits<std::int64_t>::max());
     case Kind::Threads:
       return set_integer(options, std::get<int RunOptions::*>(spec.field), v, 1, 1024);
+    case Kind::Processes:
+      return v == "-1" ? (options->*std::get<int RunOptions::*>(spec.field) = -1, true)
+                       : set_integer(options, std::get<int RunOptions::*>(spec.field), v, 1, 1024);
     case Kind::ExitCode:
       return set_integer(options, std::get<int RunOptions::*>(spec.field), v, 0, 255);
     case Kind::Positive: {

@@ -159,6 +159,10 @@ constexpr OptionSpec kOptions[] = {
      "how long a master waits for --expect-workers (default: for ever)",
      "how long the master waits for `--expect-workers`; past it the run ends with exit code 2", "wait for ever",
      Section::Distributed, false, nullptr},
+    {"processes", 0, Kind::Processes, &R::processes, "N",
+     "a master and N local workers in one command (-1: one per core)",
+     "start N local worker processes and be their master (Locust's flag; `-1`: one per core); with "
+     "`--worker`, only the N workers", "off", Section::Distributed, false, nullptr},
 
     {"threshold", 0, Kind::ThresholdList, &R::thresholds, "EXPR",
      "fail the run (exit code 3) unless EXPR holds, e.g. 'p95<100ms',\n"
@@ -279,6 +283,7 @@ const char* script_type(const OptionSpec& spec) {
     case Kind::Positive:
     case Kind::Iterations:
     case Kind::Threads:
+    case Kind::Processes:
     case Kind::ExitCode: return "number";
     case Kind::Duration:
     case Kind::PositiveDuration: return "duration";
@@ -300,6 +305,7 @@ const char* value_description(Kind kind) {
     case Kind::PositiveDuration: return "a duration like 30s, 5m or 1h30m";
     case Kind::Iterations: return "a whole number >= 1";
     case Kind::Threads: return "a whole number between 1 and 1024";
+    case Kind::Processes: return "a whole number between 1 and 1024, or -1";
     case Kind::ExitCode: return "a number between 0 and 255";
     case Kind::TagList: return "tag names";
     case Kind::Flag: return "true or false";

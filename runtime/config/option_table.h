@@ -23,6 +23,7 @@ enum class Kind {
   PositiveDuration,  // a duration > 0
   Iterations,        // a whole number >= 1
   Threads,           // 1..1024
+  Processes,         // 1..1024, or -1: one per core
   ExitCode,          // 0..255
   TagList,           // "a,b c"; repeatable within a layer
   Flag,              // true/false/yes/no/on/off/1/0; a bare flag is true

@@ -66,6 +66,7 @@ struct RunOptions {
   int master_bind_port = 5557;
   int expect_workers = 1;
   double expect_workers_max_wait_s = 0;  // 0: wait for ever
+  int processes = 0;          // --processes: local workers to start (-1: one per core); 0: none
 
   // --threshold, repeatable; a layer's threshold replaces a lower layer's on the same metric.
   std::vector<report::Threshold> thresholds;

@@ -321,5 +321,55 @@ def test_a_locust_worker_under_a_cicada_master():
         assert report[("GET", "/error")]["num_failures"] == report[("GET", "/error")]["num_requests"]
 
 
+def processes_with(text):
+    """Running processes whose command line contains `text`."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_processes_is_a_master_and_its_local_workers():
+    with start_nginx() as nginx, tempfile.TemporaryDirectory(prefix="cicada-master-") as directory:
+        port = free_port()
+        os.environ["CICADA_CSV"] = os.path.join(directory, "master")
+        try:
+            master = Node(directory, "master", ["Shopper", "--processes", "2", "--master-bind-host", "127.0.0.1",
+                                                "--master-bind-port", str(port), "--headless", "-u", "10", "-r", "10",
+                                                "-t", "4s", "-H", nginx.url])
+        finally:
+            del os.environ["CICADA_CSV"]
+        try:
+            master.wait_for_log(r"All users spawned")
+            # The workers get their options from the command line the master builds: no config
+            # file, no CICADA_* variables (which would make each write the master's reports).
+            workers = processes_with(f"--master-port\0{port}")
+            assert len(workers) == 2, workers
+            for pid in workers:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    variables = f.read().split(b"\0")
+                assert b"--worker" in args and args[args.index(b"--config") + 1] == b"/dev/null", args
+                assert not [v for v in variables if v.startswith(b"CICADA_")], variables
+            code = master.wait()
+        finally:
+            master.stop()
+        log = master.log()
+        assert code == 0, log
+        assert "with 2 workers" in log and len(re.findall(r"Worker \S+ connecting to the master", log)) == 2, log
+        report = master.report()
+        key = ("GET", "/items/[id]")
+        assert nginx_counts(nginx)["/items/1"] == entries(report)[key]["num_requests"] + in_flight(report, key) > 0
+        assert os.path.exists(os.path.join(directory, "master_stats.csv"))
+        # The master waited for its workers to leave.
+        assert processes_with(f"--master-port\0{port}") == []
+
+
 if __name__ == "__main__":
     run_tests(globals())

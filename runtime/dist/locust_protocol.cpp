@@ -229,8 +229,15 @@ bool as_ms_to_us(const msgpack::object& object, std::uint64_t* out) {
   return true;
 }
 
-bool read_entry(const msgpack::object& object, std::string* method, std::string* name, stats::EntryStats* entry,
-                std::string* error) {
+// An entry of a report, read but not yet counted: a report is counted whole or not at all.
+struct ReadEntry {
+  std::string method;
+  std::string name;
+  stats::EntryStats counts;  // without its histogram
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> buckets;  // (µs, count)
+};
+
+bool read_entry(const msgpack::object& object, ReadEntry* out, std::string* error) {
   const msgpack::object* name_field = field(object, "name");
   const msgpack::object* method_field = field(object, "method");
   if (!name_field || !is_string(*name_field) || !method_field ||
@@ -238,52 +245,55 @@ bool read_entry(const msgpack::object& object, std::string* method, std::string*
     *error = "an entry without a name or a method";
     return false;
   }
-  *name = as_string(*name_field);
-  *method = is_string(*method_field) ? as_string(*method_field) : "";
+  out->name = as_string(*name_field);
+  out->method = is_string(*method_field) ? as_string(*method_field) : "";
+  stats::EntryStats& entry = out->counts;
   const msgpack::object* requests = field(object, "num_requests");
   const msgpack::object* failures = field(object, "num_failures");
   const msgpack::object* total = field(object, "total_response_time");
   const msgpack::object* max = field(object, "max_response_time");
   const msgpack::object* min = field(object, "min_response_time");
   const msgpack::object* length = field(object, "total_content_length");
-  if (!requests || !as_count(*requests, &entry->num_requests) || !failures ||
-      !as_count(*failures, &entry->num_failures) || !total || !as_ms_to_us(*total, &entry->total_response_us) ||
-      !max || !as_ms_to_us(*max, &entry->max_response_us) || !length ||
-      !as_count(*length, &entry->total_content_length)) {
-    *error = "entry '" + *name + "': a count or a time is missing or not a number";
+  if (!requests || !as_count(*requests, &entry.num_requests) || !failures ||
+      !as_count(*failures, &entry.num_failures) || !total || !as_ms_to_us(*total, &entry.total_response_us) ||
+      !max || !as_ms_to_us(*max, &entry.max_response_us) || !length ||
+      !as_count(*length, &entry.total_content_length)) {
+    *error = "entry '" + out->name + "': a count or a time is missing or not a number";
     return false;
   }
-  if (min && min->type != msgpack::type::NIL && !as_ms_to_us(*min, &entry->min_response_us)) {
-    *error = "entry '" + *name + "': min_response_time is not a number";
+  if (min && min->type != msgpack::type::NIL && !as_ms_to_us(*min, &entry.min_response_us)) {
+    *error = "entry '" + out->name + "': min_response_time is not a number";
     return false;
   }
-  if (entry->num_requests == 0) entry->min_response_us = UINT64_MAX;
+  if (entry.num_requests == 0) entry.min_response_us = UINT64_MAX;
   if (const msgpack::object* exact = field(object, "cicada_histogram"); exact && exact->type == msgpack::type::ARRAY) {
+    out->buckets.reserve(exact->via.array.size);
     for (std::uint32_t i = 0; i < exact->via.array.size; ++i) {
       const msgpack::object& pair = exact->via.array.ptr[i];
       std::uint64_t index = 0, count = 0;
       if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2 || !as_count(pair.via.array.ptr[0], &index) ||
           index >= stats::Histogram::kBuckets || !as_count(pair.via.array.ptr[1], &count)) {
-        *error = "entry '" + *name + "': cicada_histogram holds something other than [bucket, count] pairs";
+        *error = "entry '" + out->name + "': cicada_histogram holds something other than [bucket, count] pairs";
         return false;
       }
-      entry->histogram.record(stats::Histogram::bucket_mid(static_cast<std::size_t>(index)), count);
+      out->buckets.emplace_back(stats::Histogram::bucket_mid(static_cast<std::size_t>(index)), count);
     }
     return true;
   }
   // A Locust worker: its rounded milliseconds.
   const msgpack::object* rounded = field(object, "response_times");
   if (!rounded || rounded->type != msgpack::type::MAP) {
-    *error = "entry '" + *name + "': response_times is not a map";
+    *error = "entry '" + out->name + "': response_times is not a map";
     return false;
   }
+  out->buckets.reserve(rounded->via.map.size);
   for (std::uint32_t i = 0; i < rounded->via.map.size; ++i) {
     std::uint64_t us = 0, count = 0;
     if (!as_ms_to_us(rounded->via.map.ptr[i].key, &us) || !as_count(rounded->via.map.ptr[i].val, &count)) {
-      *error = "entry '" + *name + "': response_times holds something other than times and counts";
+      *error = "entry '" + out->name + "': response_times holds something other than times and counts";
       return false;
     }
-    entry->histogram.record(us, count);
+    out->buckets.emplace_back(us, count);
   }
   return true;
 }
@@ -295,21 +305,24 @@ bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int*
     *error = "stats: the data is not a map";
     return false;
   }
-  stats::StatsBook report;
   const msgpack::object* entries = field(data, "stats");
   if (!entries || entries->type != msgpack::type::ARRAY) {
     *error = "stats: no list of entries";
     return false;
   }
+  // Everything is read and checked first, then counted: a bad report counts for nothing.
+  std::vector<ReadEntry> read(entries->via.array.size);
   for (std::uint32_t i = 0; i < entries->via.array.size; ++i) {
-    std::string method, name;
-    stats::EntryStats entry;
-    if (!read_entry(entries->via.array.ptr[i], &method, &name, &entry, error)) {
+    if (!read_entry(entries->via.array.ptr[i], &read[i], error)) {
       *error = "stats: " + *error;
       return false;
     }
-    report.merge_entry(method, name, entry);
   }
+  struct Failure {
+    std::string method, name, error;
+    std::uint64_t count;
+  };
+  std::vector<Failure> failures;
   if (const msgpack::object* errors = field(data, "errors"); errors && errors->type == msgpack::type::MAP) {
     for (std::uint32_t i = 0; i < errors->via.map.size; ++i) {
       const msgpack::object& value = errors->via.map.ptr[i].val;
@@ -323,9 +336,10 @@ bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int*
         *error = "stats: an error without a name, method, error or count";
         return false;
       }
-      report.add_failures(is_string(*method) ? as_string(*method) : "", as_string(*name), as_string(*text), count);
+      failures.push_back({is_string(*method) ? as_string(*method) : "", as_string(*name), as_string(*text), count});
     }
   }
+  std::vector<std::pair<stats::EntryKey, stats::InFlightAtStop>> cut_off;
   if (const msgpack::object* cut = field(data, "cicada_in_flight_at_stop"); cut && cut->type == msgpack::type::ARRAY) {
     for (std::uint32_t i = 0; i < cut->via.array.size; ++i) {
       const msgpack::object& row = cut->via.array.ptr[i];
@@ -336,13 +350,15 @@ bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int*
         *error = "stats: cicada_in_flight_at_stop holds something other than [method, name, count, µs] rows";
         return false;
       }
-      report.add_in_flight_at_stop(as_string(row.via.array.ptr[0]), as_string(row.via.array.ptr[1]), in_flight);
+      cut_off.push_back({{as_string(row.via.array.ptr[0]), as_string(row.via.array.ptr[1])}, in_flight});
     }
   }
+  for (const ReadEntry& entry : read) into->merge_entry(entry.method, entry.name, entry.counts, entry.buckets);
+  for (const Failure& failure : failures) into->add_failures(failure.method, failure.name, failure.error, failure.count);
+  for (const auto& [key, in_flight] : cut_off) into->add_in_flight_at_stop(key.method, key.name, in_flight);
   std::uint64_t users = 0;
   if (const msgpack::object* count = field(data, "user_count"); count && as_count(*count, &users) && users < (1u << 30))
     *user_count = static_cast<int>(users);
-  into->merge(report);
   return true;
 }
 

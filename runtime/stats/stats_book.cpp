@@ -184,14 +184,22 @@ void StatsBook::record_in_flight_at_stop(std::string_view method, std::string_vi
   in_flight.oldest_us = std::max(in_flight.oldest_us, age_us);
 }
 
-void StatsBook::merge_entry(std::string_view method, std::string_view name, const EntryStats& entry) {
+void StatsBook::merge_entry(std::string_view method, std::string_view name, const EntryStats& counts,
+                            const std::vector<std::pair<std::uint64_t, std::uint64_t>>& buckets) {
   std::string key;
   join_key(key, method, name);
   auto it = entries_.find(key);
   if (it == entries_.end())
     it = entries_.emplace(std::move(key), Entry{EntryKey{std::string(method), std::string(name)}, EntryStats{}}).first;
-  it->second.stats.merge(entry);
-  total_.merge(entry);
+  for (EntryStats* target : {&it->second.stats, &total_}) {
+    target->num_requests += counts.num_requests;
+    target->num_failures += counts.num_failures;
+    target->total_response_us += counts.total_response_us;
+    target->min_response_us = std::min(target->min_response_us, counts.min_response_us);
+    target->max_response_us = std::max(target->max_response_us, counts.max_response_us);
+    target->total_content_length += counts.total_content_length;
+    for (const auto& [value_us, count] : buckets) target->histogram.record(value_us, count);
+  }
 }
 
 void StatsBook::add_failures(std::string_view method, std::string_view name, std::string_view error,

@@ -120,9 +120,11 @@ class StatsBook {
   // A request abandoned in flight because its user stopped, after waiting `age_us`.
   void record_in_flight_at_stop(std::string_view method, std::string_view name, std::uint64_t age_us);
 
-  // What another process recorded (a distributed worker's report): `entry` is added to the
-  // entry (method, name) and to the total; failures by their error.
-  void merge_entry(std::string_view method, std::string_view name, const EntryStats& entry);
+  // What another process recorded (a distributed worker's report): `counts` (whose histogram
+  // is left aside) and each (µs, count) of `buckets` are added to the entry (method, name) and
+  // to the total; failures by their error.
+  void merge_entry(std::string_view method, std::string_view name, const EntryStats& counts,
+                   const std::vector<std::pair<std::uint64_t, std::uint64_t>>& buckets);
   void add_failures(std::string_view method, std::string_view name, std::string_view error, std::uint64_t count);
   void add_in_flight_at_stop(std::string_view method, std::string_view name, const InFlightAtStop& in_flight);
 

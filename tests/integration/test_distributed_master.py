@@ -314,10 +314,14 @@ def test_a_locust_worker_under_a_cicada_master():
         assert "Got quit message from master" in worker_log, worker_log
         report = entries(master.report())
         served = nginx_counts(nginx)
+        lost = "was lost at" in master.log()
         # Locust's worker sends its last numbers when told to quit, which the master waits for;
         # requests its users were waiting on when they were killed are not counted (nor known).
+        # (On a machine too busy for the Python worker's heartbeat it is lost, as under Locust's
+        # own master, and the master has only what it reported until then.)
         for key, uri in ((("GET", "/items/[id]"), "/items/1"), (("GET", "/error"), "/error")):
-            assert served[uri] - users <= report[key]["num_requests"] <= served[uri], (key, report[key], served)
+            assert (0 if lost else served[uri] - users) <= report[key]["num_requests"] <= served[uri], (
+                key, report[key]["num_requests"], served, master.log(), worker_log)
         assert report[("GET", "/error")]["num_failures"] == report[("GET", "/error")]["num_requests"]
 
 

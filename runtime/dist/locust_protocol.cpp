@@ -237,6 +237,8 @@ struct ReadEntry {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> buckets;  // (µs, count)
 };
 
+bool read_buckets(const msgpack::object& object, ReadEntry* out, std::string* error);
+
 bool read_entry(const msgpack::object& object, ReadEntry* out, std::string* error) {
   const msgpack::object* name_field = field(object, "name");
   const msgpack::object* method_field = field(object, "method");
@@ -266,6 +268,21 @@ bool read_entry(const msgpack::object& object, ReadEntry* out, std::string* erro
     return false;
   }
   if (entry.num_requests == 0) entry.min_response_us = UINT64_MAX;
+  if (!read_buckets(object, out, error)) return false;
+  // A report without its min (None) or max: the smallest and largest times it holds.
+  if (entry.num_requests > 0) {
+    const bool min_missing = !min || min->type == msgpack::type::NIL;
+    const bool max_missing = entry.max_response_us == 0;
+    for (const auto& [us, count] : out->buckets) {
+      if (count == 0) continue;
+      if (min_missing) entry.min_response_us = std::min(entry.min_response_us, us);
+      if (max_missing) entry.max_response_us = std::max(entry.max_response_us, us);
+    }
+  }
+  return true;
+}
+
+bool read_buckets(const msgpack::object& object, ReadEntry* out, std::string* error) {
   if (const msgpack::object* exact = field(object, "cicada_histogram"); exact && exact->type == msgpack::type::ARRAY) {
     out->buckets.reserve(exact->via.array.size);
     for (std::uint32_t i = 0; i < exact->via.array.size; ++i) {

@@ -101,3 +101,83 @@ TEST_CASE("a stats report has Locust's shape, with the exact histogram beside it
   CHECK(errors.begin()->second.at("error").as<std::string>() == "HTTP 500");
   CHECK(report.at("user_count").as<int>() == 2);
 }
+
+TEST_CASE("a master reads a cicada worker's report back exactly") {
+  stats::StatsBook book;
+  for (std::uint64_t us : {150, 999, 1'001, 7'345, 147'000, 3'000'000}) book.record_request("GET", "/items", us, 10, "");
+  book.record_request("POST", "/fail", 2'500, 0, "HTTP 500");
+  book.record_in_flight_at_stop("GET", "/items", 40'000);
+  dist::ReportDelta delta;
+  delta.book = &book;
+  delta.user_count = 3;
+  const std::string bytes =
+      dist::encode_message("stats", "w", [&delta](auto& packer) { dist::pack_stats_report(packer, delta); });
+  std::string error;
+  const auto message = dist::decode_message(bytes, &error);
+  REQUIRE(message);
+  stats::StatsBook read;
+  int users = 0;
+  REQUIRE(dist::read_stats_report(message->data(), &read, &users, &error));
+  CHECK(users == 3);
+  const stats::EntryStats* items = read.find("GET", "/items");
+  REQUIRE(items);
+  const stats::EntryStats& original = *book.find("GET", "/items");
+  CHECK(items->num_requests == 6);
+  CHECK(items->total_response_us == original.total_response_us);
+  CHECK(items->min_response_us == 150);
+  CHECK(items->max_response_us == 3'000'000);
+  // Bucket for bucket: every percentile is the original's.
+  for (double p : {0.1, 0.5, 0.66, 0.9, 0.99, 1.0}) CHECK(items->percentile_ms(p) == original.percentile_ms(p));
+  CHECK(read.total().num_requests == 7);
+  CHECK(read.total().num_failures == 1);
+  CHECK(read.failures().at({"POST", "/fail", "HTTP 500"}) == 1);
+  CHECK(read.in_flight_at_stop().at({"GET", "/items"}).count == 1);
+}
+
+TEST_CASE("a Locust worker's report is read from its rounded times; a bad report counts for nothing") {
+  const auto report = [](msgpack::packer<msgpack::sbuffer>& packer, int requests, bool bad_second_entry) {
+    packer.pack_map(3);
+    packer.pack(std::string("stats"));
+    packer.pack_array(2);
+    for (int i = 0; i < 2; ++i) {
+      packer.pack_map(8);
+      packer.pack(std::string("name"));
+      packer.pack(std::string(i == 0 ? "/a" : "/b"));
+      packer.pack(std::string("method"));
+      packer.pack(std::string("GET"));
+      packer.pack(std::string("num_requests"));
+      if (i == 1 && bad_second_entry) {
+        packer.pack(-1);
+      } else {
+        packer.pack(requests);
+      }
+      packer.pack(std::string("num_failures"));
+      packer.pack(0);
+      packer.pack(std::string("total_response_time"));
+      packer.pack(12.5 * requests);
+      packer.pack(std::string("max_response_time"));
+      packer.pack(20.0);
+      packer.pack(std::string("total_content_length"));
+      packer.pack(0);
+      packer.pack(std::string("response_times"));
+      packer.pack(std::map<double, int>{{5, requests - 1}, {20, 1}});
+    }
+    packer.pack(std::string("errors"));
+    packer.pack_map(0);
+    packer.pack(std::string("user_count"));
+    packer.pack(1);
+  };
+  std::string error;
+  stats::StatsBook read;
+  int users = 0;
+  const std::string good = dist::encode_message("stats", "w", [&](auto& packer) { report(packer, 4, false); });
+  REQUIRE(dist::read_stats_report(dist::decode_message(good, &error)->data(), &read, &users, &error));
+  CHECK(read.find("GET", "/a")->num_requests == 4);
+  CHECK(read.find("GET", "/a")->percentile_ms(0.5) == doctest::Approx(5.0).epsilon(0.002));  // a bucket: 0.2% wide
+  CHECK(read.find("GET", "/a")->min_response_us == 5000);  // not sent: the smallest time it holds
+  const std::string bad = dist::encode_message("stats", "w", [&](auto& packer) { report(packer, 4, true); });
+  CHECK_FALSE(dist::read_stats_report(dist::decode_message(bad, &error)->data(), &read, &users, &error));
+  CHECK(error.find("'/b'") != std::string::npos);
+  CHECK(read.find("GET", "/a")->num_requests == 4);  // the first entry of the bad report was not counted
+  CHECK(read.total().num_requests == 8);
+}

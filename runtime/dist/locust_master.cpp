@@ -381,6 +381,13 @@ void LocustMaster::on_message(std::string identity, std::string bytes) {
   }
   Worker* worker = find(identity);
   if (!worker) {
+    if (type == "heartbeat" && router_) {
+      // A worker of an earlier master on this port (this one restarted): it is asked to connect
+      // again, and says client_ready (Locust's master sends `reconnect` when it cannot read a
+      // worker's message).
+      router_->send(identity, encode_message("reconnect", identity, [](auto& packer) { packer.pack_nil(); }));
+      return;
+    }
     log_warning("Received '%s' from an unknown worker %s; ignored", printable(type).c_str(), printable(identity).c_str());
     return;
   }

@@ -172,6 +172,7 @@ void LocustWorker::on_message(std::string bytes) {
     last_spawn_timestamp_ = order->timestamp;
     on_spawn(*order);
   } else if (type == "stop") {
+    log_info("The master said stop: stopping the users");
     on_stop();
   } else if (type == "quit") {
     log_info("The master said quit: shutting down");

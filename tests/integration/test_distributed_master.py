@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import msgpack
 import zmq
@@ -88,8 +89,9 @@ def in_flight(report, key):
 
 
 def last_spawned(node):
-    orders = re.findall(r"(?:Spawned|Stopped) users: (\{.*\}) \(\d+ total users\)", node.log())
-    return json.loads(orders[-2] if "Stopped users" in node.log() and len(orders) > 1 else orders[-1])
+    """The users per class of the master's last order before it stopped the test."""
+    log = node.log().split("The master said stop", 1)[0]
+    return json.loads(re.findall(r"(?:Spawned|Stopped) users: (\{.*\}) \(\d+ total users\)", log)[-1])
 
 
 def nginx_counts(nginx):
@@ -167,8 +169,9 @@ def test_a_master_and_two_workers_count_exactly():
 def test_a_killed_worker_is_replaced_and_named():
     with start_nginx() as nginx, tempfile.TemporaryDirectory(prefix="cicada-master-") as directory:
         # Only the Shopper class: no failures, so what makes the run fail is the lost worker.
+        web_port = free_port()
         with distributed(directory, ["Shopper", "--expect-workers", "3", "-u", "30", "-r", "30", "-t", "20s", "-H",
-                                     nginx.url], 3) as (port, nodes):
+                                     nginx.url, "--metrics", "--web-port", str(web_port)], 3) as (port, nodes):
             master, workers = nodes[0], nodes[1:]
             master.wait_for_log(r"All users spawned")
             victim = workers[2]
@@ -184,6 +187,15 @@ def test_a_killed_worker_is_replaced_and_named():
             while sum(sum(last_spawned(w).values()) for w in workers[:2]) != 30:
                 assert time.monotonic() < deadline, [w.log() for w in workers[:2]]
                 time.sleep(0.2)
+            # The web API lists the workers as Locust's master does, the lost one `missing`.
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/stats/requests", timeout=10) as answer:
+                api = json.loads(answer.read())
+            assert api["worker_count"] == 2, api["workers"]
+            states = {w["id"]: w for w in api["workers"]}
+            assert states[victim_id]["state"] == "missing" and states[victim_id]["user_count"] == 0, states
+            assert len(states) == 3 and all(w["memory_usage"] > 0 for w in states.values()), states
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/worker-count", timeout=10) as answer:
+                assert json.loads(answer.read()) == {"worker_count": 2}
             # A worker that joins late is given its share.
             late = Node(directory, "late", ["--worker", "--master-port", str(port), "--threads", "1"])
             nodes.append(late)
@@ -204,6 +216,32 @@ def test_a_killed_worker_is_replaced_and_named():
         completed = entries(report)[("GET", "/items/[id]")]["num_requests"]
         survivors = sum(entries(w.report())[("GET", "/items/[id]")]["num_requests"] for w in (workers[0], workers[1], late))
         assert survivors < completed <= nginx_counts(nginx)["/items/1"], (survivors, completed)
+
+
+def test_a_worker_heard_again_gets_users_again():
+    with start_nginx() as nginx, tempfile.TemporaryDirectory(prefix="cicada-master-") as directory:
+        with distributed(directory, ["Shopper", "--expect-workers", "2", "-u", "10", "-r", "100", "-t", "30s", "-H",
+                                     nginx.url], 2) as (port, nodes):
+            master, first, second = nodes
+            master.wait_for_log(r"All users spawned")
+            second_id = second.wait_for_log(r"Worker (\S+) connecting").group(1)
+            # Frozen: no heartbeat, so the master takes its users away...
+            second.process.send_signal(signal.SIGSTOP)
+            master.wait_for_log(rf"Worker {re.escape(second_id)} \(index \d\) was lost at")
+            deadline = time.monotonic() + 30
+            while sum(last_spawned(first).values()) != 10:
+                assert time.monotonic() < deadline, first.log()
+                time.sleep(0.2)
+            # ...and gives it some back when it is heard again.
+            second.process.send_signal(signal.SIGCONT)
+            master.wait_for_log(rf"Worker {re.escape(second_id)} \(index \d\) is heard again")
+            deadline = time.monotonic() + 30
+            while not (sum(last_spawned(first).values()) == 5 and sum(last_spawned(second).values()) == 5):
+                assert time.monotonic() < deadline, (first.log(), second.log())
+                time.sleep(0.2)
+            master.process.send_signal(signal.SIGINT)
+            assert master.wait() == 1  # the loss is an exception of the run
+            assert [w.wait(timeout=30) for w in (first, second)] == [0, 0]
 
 
 def test_workers_leave_when_their_master_disappears():
@@ -252,11 +290,15 @@ def test_garbage_sent_to_the_master_is_logged_and_ignored():
                     rogue.send(payload)
                 # A real worker (the second expected) that then sends broken reports.
                 rogue.send(msgpack.packb(["client_ready", -1, "rogue_0123"]))
+                # The heartbeat it sent before it said client_ready got a `reconnect` (the master
+                # may have restarted under a worker), then its client_ready an `ack`.
+                heard = []
                 deadline = time.monotonic() + 30
-                while not rogue.poll(100):
-                    assert time.monotonic() < deadline, master.log()
-                ack = msgpack.unpackb(rogue.recv(), raw=False)
-                assert ack[0] == "ack", ack
+                while "ack" not in heard:
+                    assert time.monotonic() < deadline, (heard, master.log())
+                    if rogue.poll(100):
+                        heard.append(msgpack.unpackb(rogue.recv(), raw=False)[0])
+                assert heard[0] == "reconnect", heard
                 for data in ({"stats": "no"}, {"stats": [{"name": "/x"}]}, {"stats": [], "errors": {"k": 5}},
                              {"stats": [{"name": "/x", "method": "GET", "num_requests": -1, "num_failures": 0,
                                          "total_response_time": 1, "max_response_time": 1, "min_response_time": 1,

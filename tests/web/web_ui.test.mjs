@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,6 +36,16 @@ function startAndMatch(args, pattern, children) {
     });
     child.stderr.on('data', (data) => { err += data; });
     child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}${err}`)));
+  });
+}
+
+// A port nothing listens on now, for a process to bind next.
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(String(port)));
+    });
   });
 }
 
@@ -165,8 +176,26 @@ try {
     throw new Error(`the new test did not start afresh: ${JSON.stringify(second)}`);
   await page.screenshot({ path: path.join(artifacts, '5-new-test.png') });
 
+  // A distributed master's page: its Workers tab lists the worker, running its users.
+  const masterPort = await freePort();
+  const master = await startAndMatch(['run', path.join(source, 'tests/integration/scenarios/web_two_endpoints.lua'), '-H', target,
+    '--master', '--master-bind-host', '127.0.0.1', '--master-bind-port', masterPort, '--web-port', '0', '--only-summary',
+    '-u', '2', '-r', '10'], /Web UI: (http:\/\/\S+)/, children);
+  const worker = spawn(cicada, ['run', path.join(source, 'tests/integration/scenarios/web_two_endpoints.lua'), '--worker',
+    '--master-port', masterPort, '--threads', '1'], { stdio: 'ignore' });
+  children.push(worker);
+  await page.goto(master, { waitUntil: 'networkidle0', timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'running', { timeout: 60_000 });
+  await page.waitForSelector('#tab-workers');
+  await page.click('#tab-workers');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#workers-table tbody tr')];
+    return rows.length === 1 && rows[0].children[2].textContent === 'running' && rows[0].children[3].textContent === '2';
+  }, { timeout: 60_000 });
+  await page.screenshot({ path: path.join(artifacts, '6-master-workers.png') });
+
   if (problems.length) throw new Error(`the page reported:\n${problems.join('\n')}`);
-  console.log(`ok   the web UI in chromium: started, 3 users, charts drawn, edited to 1, stopped, CSV downloaded, a new test (${artifacts})`);
+  console.log(`ok   the web UI in chromium: started, 3 users, charts drawn, edited to 1, stopped, CSV downloaded, a new test, a master's workers (${artifacts})`);
 } catch (error) {
   console.error(`FAIL ${error.stack || error}`);
   if (problems.length) console.error(problems.join('\n'));

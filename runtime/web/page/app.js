@@ -149,6 +149,15 @@ function ExceptionsTable({ exceptions }) {
     <tbody>${exceptions.map((e) => html`<tr><td class="num">${e.count}</td><td>${e.msg}</td><td><pre>${e.traceback}</pre></td></tr>`)}</tbody></table>`;
 }
 
+// A distributed master's workers (Locust's Workers tab), from /stats/requests.
+function WorkersTable({ workers }) {
+  if (!workers.length) return html`<p class="muted">No worker has connected yet.</p>`;
+  return html`<table id="workers-table"><thead><tr><th class="num">#</th><th>Worker</th><th>State</th><th class="num">Users</th>
+    <th class="num">CPU %</th><th class="num">Memory MB</th></tr></thead>
+    <tbody>${workers.map((w) => html`<tr><td class="num">${w.index}</td><td>${w.id}</td><td class=${w.state === 'missing' ? 'fail' : ''}>${w.state}</td>
+      <td class="num">${w.user_count}</td><td class="num">${fixed(w.cpu_usage, 1)}</td><td class="num">${fixed(w.memory_usage / 1048576, 0)}</td></tr>`)}</tbody></table>`;
+}
+
 function ThresholdsTable({ stats }) {
   if (!stats.thresholds.length) return html`<p class="muted">No thresholds (cicada.thresholds{} or --threshold).</p>`;
   return html`<table id="thresholds-table"><thead><tr><th>Threshold</th><th class="num">Now</th><th>Result</th><th>Declared in</th></tr></thead>
@@ -231,6 +240,7 @@ function App() {
   };
   const tabs = [['stats', 'Statistics'], ['charts', 'Charts'], ['failures', `Failures (${stats.errors.length})`],
     ['exceptions', `Exceptions (${exceptions.length})`], ['thresholds', 'Thresholds'], ['downloads', 'Download data']];
+  if (stats.workers) tabs.splice(4, 0, ['workers', `Workers (${stats.worker_count})`]);
   return html`
     <header>
       <h1>cicada</h1>
@@ -260,6 +270,7 @@ function App() {
       ${tab === 'failures' && html`<${FailuresTable} stats=${stats} />`}
       ${tab === 'exceptions' && html`<${ExceptionsTable} exceptions=${exceptions} />`}
       ${tab === 'thresholds' && html`<${ThresholdsTable} stats=${stats} />`}
+      ${tab === 'workers' && html`<${WorkersTable} workers=${stats.workers || []} />`}
       ${tab === 'downloads' && html`<${Downloads} />`}
       <p class="muted">cicada ${config.version} · ${total.num_requests || 0} requests · <a href="./metrics">/metrics</a></p>
     </main>`;

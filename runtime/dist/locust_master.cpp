@@ -1,10 +1,10 @@
 #include "runtime/dist/locust_master.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <ctime>
 
+#include "runtime/common/clock.h"
 #include "runtime/common/log.h"
 
 namespace cicada::dist {
@@ -12,6 +12,8 @@ namespace cicada::dist {
 using common::log_error;
 using common::log_info;
 using common::log_warning;
+using common::monotonic_s;
+using common::unix_now_s;
 
 namespace {
 
@@ -21,12 +23,6 @@ constexpr int kHeartbeatLiveness = 3;
 constexpr double kHeartbeatIntervalS = 1;
 constexpr double kStopMarginS = 3;
 constexpr int kLingerMs = 1000;
-
-double unix_now_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-double monotonic_s() { return static_cast<double>(uv_hrtime()) / 1e9; }
 
 std::string clock_text(double unix_s) {
   const std::time_t seconds = static_cast<std::time_t>(unix_s);

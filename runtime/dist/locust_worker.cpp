@@ -3,11 +3,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
 
+#include "runtime/common/clock.h"
 #include "runtime/common/log.h"
 
 namespace cicada::dist {
@@ -15,6 +15,8 @@ namespace cicada::dist {
 using common::log_error;
 using common::log_info;
 using common::log_warning;
+using common::monotonic_s;
+using common::unix_now_s;
 using control::RunPhase;
 
 namespace {
@@ -31,12 +33,6 @@ constexpr int kConnectRetries = 60;
 constexpr std::uint64_t kExceptionMessagesPerReport = 100;
 // Messages keep leaving for this long once the worker closes (the last stats and `quit`).
 constexpr int kLingerMs = 2000;
-
-double unix_now_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-double monotonic_s() { return static_cast<double>(uv_hrtime()) / 1e9; }
 
 double cpu_seconds() {
   rusage usage{};

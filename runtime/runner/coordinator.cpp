@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <map>
 
 #include "bindings/modules.h"
+#include "runtime/common/clock.h"
 #include "runtime/common/log.h"
 #include "runtime/http/body_budget.h"
 #include "runtime/http/url.h"
@@ -25,6 +25,7 @@ namespace cicada::runner {
 using common::log_error;
 using common::log_info;
 using common::log_warning;
+using common::unix_now_s;
 using control::CommandResult;
 using control::RunPhase;
 
@@ -35,10 +36,6 @@ constexpr double kStopDeadlineMarginS = 5;
 constexpr double kSilentWorkerS = 5;
 constexpr int kPrintEverySeconds = 2;
 constexpr int kExitThresholdFailed = 3;
-
-double unix_now_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -57,7 +54,7 @@ Coordinator::~Coordinator() {
   uv_loop_close(&loop_);
 }
 
-double Coordinator::now_s() const { return static_cast<double>(uv_hrtime()) / 1e9; }
+double Coordinator::now_s() const { return common::monotonic_s(); }
 
 int Coordinator::prepare() {
   http_ = std::make_unique<http::HttpRuntime>(&loop_);

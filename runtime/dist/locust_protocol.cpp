@@ -123,8 +123,15 @@ std::int64_t locust_rounded_ms(double ms) {
 std::optional<Message> decode_message(std::string_view bytes, std::string* error) {
   Message message;
   try {
+    // msgpack-c allocates an array or a map whole when it reads its header: these bounds keep a
+    // header that claims billions of elements from asking for gigabytes (a real report has a few
+    // thousand entries of a few hundred buckets each; ZeroMQ caps a message at 64 MiB).
+    constexpr std::size_t kMaxElements = std::size_t{1} << 17;
+    constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
+    constexpr std::size_t kMaxDepth = 32;
+    const msgpack::unpack_limit limit(kMaxElements, kMaxElements, kMaxBytes, kMaxBytes, kMaxBytes, kMaxDepth);
     std::size_t offset = 0;
-    message.handle = msgpack::unpack(bytes.data(), bytes.size(), offset);
+    message.handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
     if (offset != bytes.size()) {
       *error = "bytes after the message";
       return std::nullopt;
@@ -328,9 +335,9 @@ bool read_stats_report(const msgpack::object& data, stats::StatsBook* into, int*
     return false;
   }
   // Everything is read and checked first, then counted: a bad report counts for nothing.
-  std::vector<ReadEntry> read(entries->via.array.size);
+  std::vector<ReadEntry> read;
   for (std::uint32_t i = 0; i < entries->via.array.size; ++i) {
-    if (!read_entry(entries->via.array.ptr[i], &read[i], error)) {
+    if (!read_entry(entries->via.array.ptr[i], &read.emplace_back(), error)) {
       *error = "stats: " + *error;
       return false;
     }

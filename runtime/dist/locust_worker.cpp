@@ -338,7 +338,8 @@ void LocustWorker::on_delta(const stats::StatsBook& delta) {
 
 // Locust's workers send each exception as it happens, and the master counts the messages.
 void LocustWorker::send_exceptions(const stats::StatsBook& delta) {
-  for (const auto& [key, record] : delta.exceptions()) {
+  for (const auto& exception : delta.exceptions()) {
+    const stats::ExceptionRecord& record = exception.second;  // (clang: no capture of a binding)
     const std::uint64_t messages = std::min(record.count, kExceptionMessagesPerReport);
     for (std::uint64_t i = 0; i < messages; ++i) {
       send("exception", [&record](auto& packer) {

@@ -24,6 +24,13 @@ TEST_CASE("a message is [type, data, node_id]; anything else is refused without 
   CHECK(message->node_id == "host_0123");
   CHECK(message->data().as<int>() == -1);
 
+  // Headers that claim more elements or depth than a message can hold are refused before
+  // anything is allocated for them.
+  for (const std::string& huge : {std::string("\xdd\xff\xff\xff\xff", 5), std::string("\xdf\x7f\xff\xff\xff", 5),
+                                  std::string("\xdb\xff\xff\xff\xf0", 5), std::string(100, '\x91')}) {
+    CHECK_FALSE(dist::decode_message(huge, &error));
+    CHECK_FALSE(error.empty());
+  }
   for (const std::string& bad : {std::string("\xc1"), std::string("\x92\xa1\x61\xc0"), std::string("\x93\x01\xc0\xa1\x61"),
                                  bytes + "x", std::string()}) {
     CHECK_FALSE(dist::decode_message(bad, &error));

@@ -43,6 +43,9 @@ Coordinator::Coordinator(config::ResolvedCommand command) : command_(std::move(c
 
 Coordinator::~Coordinator() {
   shut_down_workers();
+  // A master's workers that never started (the run ended before run()): their handles close
+  // before the loop's last turn.
+  remote_link_.reset();
   if (model_) model_->close();
   if (scheduler_) scheduler_->shutdown();
   context_.scheduler = nullptr;

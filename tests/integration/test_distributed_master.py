@@ -367,6 +367,19 @@ def test_a_locust_worker_under_a_cicada_master():
         assert report[("GET", "/error")]["num_failures"] == report[("GET", "/error")]["num_requests"]
 
 
+def test_a_master_that_cannot_start_ends_at_once():
+    with tempfile.TemporaryDirectory(prefix="cicada-master-") as directory:
+        # No load and no terminal: the run ends before it starts, with the master's socket open.
+        master = Node(directory, "master", ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                                            str(free_port()), "-H", "http://127.0.0.1:9"])
+        try:
+            code = master.wait(timeout=30)
+        finally:
+            master.stop()
+        assert code == 2, master.log()
+        assert "no load given" in master.log()
+
+
 def processes_with(text):
     """Running processes whose command line contains `text`."""
     found = []

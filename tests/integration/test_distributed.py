@@ -94,8 +94,8 @@ def test_cicada_workers_under_a_locust_master():
                 spawned[cls] = spawned.get(cls, 0) + count
         assert spawned == {"Shopper": 150, "Broken": 50}, spawned
 
-        # The master's CSV has every request the workers completed; nginx saw those and the
-        # ones still in flight when the users stopped.
+        # The master's CSV has every request the workers completed; nginx saw those, and at
+        # most the ones still in flight when the users stopped besides.
         reports = [json.loads(read(directory, f"worker{i}.json")) for i in (1, 2)]
         stats = {(row["Type"], row["Name"]): row for row in csv_rows(os.path.join(directory, "locust_stats.csv"))}
         served = nginx_counts(nginx)
@@ -106,7 +106,9 @@ def test_cicada_workers_under_a_locust_master():
             in_flight = sum(e["count"] for r in reports for e in r["in_flight_at_stop"]
                             if (e["method"], e["name"]) == (method, name))
             assert in_master == in_workers > 100, (name, in_master, in_workers)
-            assert served[(status, uri)] == in_master + in_flight, (name, served, in_master, in_flight)
+            # A request cut off at the stop may or may not have reached nginx (its connection
+            # may not have been open, or its bytes not sent, yet).
+            assert in_master <= served[(status, uri)] <= in_master + in_flight, (name, served, in_master, in_flight)
         assert int(stats[("GET", "/error")]["Failure Count"]) == int(stats[("GET", "/error")]["Request Count"])
         assert int(stats[("GET", "/items/[id]")]["Failure Count"]) == 0
         failures = csv_rows(os.path.join(directory, "locust_failures.csv"))
@@ -234,7 +236,7 @@ def test_garbage_from_the_master_is_logged_and_ignored():
         worker_report = json.loads(read(directory, "worker.json"))
         completed = sum(e["num_requests"] for e in worker_report["entries"])
         in_flight = sum(e["count"] for e in worker_report["in_flight_at_stop"])
-        assert served.get(("200", "/items/1"), 0) == completed + in_flight > 0, (served, completed, in_flight)
+        assert 0 < completed <= served.get(("200", "/items/1"), 0) <= completed + in_flight, (served, completed, in_flight)
 
 
 if __name__ == "__main__":

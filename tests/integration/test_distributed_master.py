@@ -144,9 +144,11 @@ def test_a_master_and_two_workers_count_exactly():
             mine = entries(merged)[key]
             assert mine["num_requests"] == sum(entries(p)[key]["num_requests"] for p in parts) > 100, key
             assert mine["num_failures"] == sum(entries(p)[key]["num_failures"] for p in parts)
-            # The workers' cut-off requests reach the master too: nginx answered exactly these.
+            # The workers' cut-off requests reach the master too; nginx answered every completed
+            # request and at most those besides (one cut off may not have been sent yet).
             assert in_flight(merged, key) == sum(in_flight(p, key) for p in parts)
-            assert served[uri] == mine["num_requests"] + in_flight(merged, key), (uri, served, mine["num_requests"])
+            assert mine["num_requests"] <= served[uri] <= mine["num_requests"] + in_flight(merged, key), (
+                uri, served, mine["num_requests"], in_flight(merged, key))
             # Exact percentiles: the master's histogram is the workers' added bucket by bucket,
             # so its percentiles are those of one process over all the samples.
             summed = {}
@@ -424,7 +426,8 @@ def test_processes_is_a_master_and_its_local_workers():
         assert "with 2 workers" in log and len(re.findall(r"Worker \S+ connecting to the master", log)) == 2, log
         report = master.report()
         key = ("GET", "/items/[id]")
-        assert nginx_counts(nginx)["/items/1"] == entries(report)[key]["num_requests"] + in_flight(report, key) > 0
+        completed = entries(report)[key]["num_requests"]
+        assert 0 < completed <= nginx_counts(nginx)["/items/1"] <= completed + in_flight(report, key)
         assert os.path.exists(os.path.join(directory, "master_stats.csv"))
         # The master waited for its workers to leave.
         assert processes_with(f"--master-port\0{port}") == []

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <utility>
 
 #include "runtime/common/clock.h"
 #include "runtime/common/log.h"
@@ -91,7 +92,6 @@ LocustMaster::LocustMaster(uv_loop_t* loop, MasterOptions options)
 void LocustMaster::attach(loop::Mailbox<loop::WorkerEvent>* events, std::vector<std::string> class_names) {
   events_ = events;
   class_names_ = std::move(class_names);
-  class_totals_.assign(class_names_.size(), 0);
   unplaced_.assign(class_names_.size(), 0);
 }
 
@@ -156,7 +156,6 @@ void LocustMaster::handle(const loop::StopAllUsers& command) {
   if (stopping_) return;
   stopping_ = true;
   stop_deadline_s_ = monotonic_s() + command.grace_s + kStopMarginS;
-  std::fill(class_totals_.begin(), class_totals_.end(), 0);
   std::fill(unplaced_.begin(), unplaced_.end(), 0);
   for (auto& [id, worker] : workers_) {
     std::fill(worker.users.begin(), worker.users.end(), 0);
@@ -226,9 +225,8 @@ int LocustMaster::live_worker_count() const {
 }
 
 void LocustMaster::place(int class_index, int count) {
-  if (class_index < 0 || static_cast<std::size_t>(class_index) >= class_totals_.size()) return;
+  if (class_index < 0 || static_cast<std::size_t>(class_index) >= unplaced_.size()) return;
   const auto c = static_cast<std::size_t>(class_index);
-  class_totals_[c] += count;
   for (int i = 0; i < count; ++i) {
     Worker* least = nullptr;
     for (auto& [id, worker] : workers_) {
@@ -248,10 +246,13 @@ void LocustMaster::place(int class_index, int count) {
   }
 }
 
+void LocustMaster::place_all(const std::vector<int>& per_class) {
+  for (std::size_t c = 0; c < per_class.size(); ++c) place(static_cast<int>(c), per_class[c]);
+}
+
 void LocustMaster::unplace(int class_index, int count) {
-  if (class_index < 0 || static_cast<std::size_t>(class_index) >= class_totals_.size()) return;
+  if (class_index < 0 || static_cast<std::size_t>(class_index) >= unplaced_.size()) return;
   const auto c = static_cast<std::size_t>(class_index);
-  class_totals_[c] = std::max(0, class_totals_[c] - count);
   for (int i = 0; i < count; ++i) {
     if (unplaced_[c] > 0) {
       --unplaced_[c];
@@ -272,13 +273,7 @@ void LocustMaster::unplace(int class_index, int count) {
 
 void LocustMaster::rebalance() {
   // Users waiting for a worker go first.
-  for (std::size_t c = 0; c < unplaced_.size(); ++c) {
-    const int waiting = unplaced_[c];
-    if (waiting == 0) continue;
-    unplaced_[c] = 0;
-    class_totals_[c] -= waiting;
-    place(static_cast<int>(c), waiting);
-  }
+  place_all(std::exchange(unplaced_, std::vector<int>(unplaced_.size(), 0)));
   // Then from the busiest to the least busy, one user at a time, while they differ by two or
   // more: bounded by the user count.
   while (true) {
@@ -511,20 +506,14 @@ void LocustMaster::on_client_stopped(Worker& worker) {
   }
   log_info("Worker %s (index %d) reported that it has stopped", printable(worker.id).c_str(), worker.index);
   // Stopped on its own while the test runs: the others take its users.
-  std::vector<int> orphaned = worker.users;
-  std::fill(worker.users.begin(), worker.users.end(), 0);
-  for (std::size_t c = 0; c < orphaned.size(); ++c) {
-    class_totals_[c] -= orphaned[c];
-    place(static_cast<int>(c), orphaned[c]);
-  }
+  place_all(std::exchange(worker.users, std::vector<int>(worker.users.size(), 0)));
   send_spawn_orders();
 }
 
 // A worker that quit or went missing: its users go to the others; what it reported stays.
 void LocustMaster::on_worker_gone(Worker& worker, const std::string& why) {
   const int users = total_users(worker);
-  std::vector<int> orphaned = worker.users;
-  std::fill(worker.users.begin(), worker.users.end(), 0);
+  const std::vector<int> orphaned = std::exchange(worker.users, std::vector<int>(worker.users.size(), 0));
   const std::string id = worker.id;
   const int index = worker.index;
   if (why == "quit") {
@@ -544,10 +533,7 @@ void LocustMaster::on_worker_gone(Worker& worker, const std::string& why) {
     finish_stopping();
     return;
   }
-  for (std::size_t c = 0; c < orphaned.size(); ++c) {
-    class_totals_[c] -= orphaned[c];
-    place(static_cast<int>(c), orphaned[c]);
-  }
+  place_all(orphaned);
   send_spawn_orders();
   if (test_begun_ && live_worker_count() == 0) {
     loop::StopTestRequested stop;

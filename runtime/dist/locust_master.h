@@ -87,6 +87,8 @@ class LocustMaster final : public loop::RemoteWorkerLink {
   void heartbeat_tick();
   // Places `count` users of `class_index` on the live workers with the fewest users.
   void place(int class_index, int count);
+  // Users per class (a lost worker's, those waiting for a worker) placed as above.
+  void place_all(const std::vector<int>& per_class);
   void unplace(int class_index, int count);
   // Moves users from the busiest workers to the least busy until they differ by at most one.
   void rebalance();
@@ -107,8 +109,7 @@ class LocustMaster final : public loop::RemoteWorkerLink {
   std::unique_ptr<ZmqRouter> router_;
   std::map<std::string, Worker> workers_;  // by node id
   int next_index_ = 0;
-  std::vector<int> class_totals_;    // users the load model wants, by class
-  std::vector<int> unplaced_;        // of those, waiting for a worker
+  std::vector<int> unplaced_;        // users the load model wants, by class, waiting for a worker
   std::set<std::string> dirty_;      // workers whose counts changed since the last orders
   std::string host_;
   double last_spawn_timestamp_ = 0;

@@ -117,11 +117,7 @@ bool LocustWorker::connect(std::string* error) {
                  static_cast<std::uint64_t>(kReportIntervalS * 1000), static_cast<std::uint64_t>(kReportIntervalS * 1000));
   cpu_last_s_ = cpu_seconds();
   wall_last_s_ = monotonic_s();
-  // -1 instead of a version: a Locust master of any version since 2.0 accepts it without a
-  // version warning (boomer does the same).
-  send("client_ready", [](auto& packer) { packer.pack(-1); });
-  ++connect_attempts_;
-  last_ack_wait_s_ = monotonic_s();
+  ask_to_join();
   log_info("Worker %s connecting to the master at %s", options_.node_id.c_str(), endpoint.c_str());
   return true;
 }
@@ -135,6 +131,29 @@ void LocustWorker::send(std::string_view type, PackData&& pack_data) {
 
 void LocustWorker::send_nil(std::string_view type) {
   send(type, [](auto& packer) { packer.pack_nil(); });
+}
+
+// -1 instead of a version: a Locust master of any version since 2.0 accepts it without a
+// version warning (boomer does the same).
+void LocustWorker::send_client_ready() {
+  send("client_ready", [](auto& packer) { packer.pack(-1); });
+}
+
+// `client_ready` until an `ack` comes: counted, and timed for the next try.
+void LocustWorker::ask_to_join() {
+  send_client_ready();
+  ++connect_attempts_;
+  last_ack_wait_s_ = monotonic_s();
+}
+
+void LocustWorker::send_exception(std::string_view message, std::string_view traceback) {
+  send("exception", [message, traceback](auto& packer) {
+    packer.pack_map(2);
+    packer.pack(std::string_view("msg"));
+    packer.pack(message);
+    packer.pack(std::string_view("traceback"));
+    packer.pack(traceback);
+  });
 }
 
 int LocustWorker::user_count() const {
@@ -290,7 +309,7 @@ void LocustWorker::on_second() {
 void LocustWorker::finish_stop() {
   send_stats();
   send_nil("client_stopped");
-  send("client_ready", [](auto& packer) { packer.pack(-1); });
+  send_client_ready();
   state_ = State::Ready;
 }
 
@@ -307,13 +326,7 @@ void LocustWorker::on_quit(const std::string& why) {
 
 void LocustWorker::give_up(const std::string& why, int exit_code) {
   log_error("%s", why.c_str());
-  send("exception", [&why](auto& packer) {
-    packer.pack_map(2);
-    packer.pack(std::string_view("msg"));
-    packer.pack(why);
-    packer.pack(std::string_view("traceback"));
-    packer.pack(std::string_view(""));
-  });
+  send_exception(why, "");
   if (failure_exit_code_ == 0) failure_exit_code_ = exit_code;
   on_quit(why);
 }
@@ -342,13 +355,7 @@ void LocustWorker::send_exceptions(const stats::StatsBook& delta) {
     const stats::ExceptionRecord& record = exception.second;  // (clang: no capture of a binding)
     const std::uint64_t messages = std::min(record.count, kExceptionMessagesPerReport);
     for (std::uint64_t i = 0; i < messages; ++i) {
-      send("exception", [&record](auto& packer) {
-        packer.pack_map(2);
-        packer.pack(std::string_view("msg"));
-        packer.pack(record.message);
-        packer.pack(std::string_view("traceback"));
-        packer.pack(record.traceback);
-      });
+      send_exception(record.message, record.traceback);
     }
   }
 }
@@ -382,9 +389,7 @@ void LocustWorker::heartbeat_tick() {
     if (connect_attempts_ >= 3)
       log_warning("No answer from the master at %s:%d yet (try %d of %d)", options_.master_host.c_str(),
                   options_.master_port, connect_attempts_, kConnectRetries);
-    send("client_ready", [](auto& packer) { packer.pack(-1); });
-    ++connect_attempts_;
-    last_ack_wait_s_ = now;
+    ask_to_join();
     return;
   }
   if (master_heard_s_ >= 0 && now - master_heard_s_ > options_.master_timeout_s) {

@@ -60,6 +60,9 @@ class LocustWorker {
   template <class PackData>
   void send(std::string_view type, PackData&& pack_data);
   void send_nil(std::string_view type);
+  void send_client_ready();
+  void ask_to_join();
+  void send_exception(std::string_view message, std::string_view traceback);
   int user_count() const;
   void close_timers();
 

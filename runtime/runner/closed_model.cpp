@@ -1,7 +1,6 @@
 #include "runtime/runner/closed_model.h"
 
 #include <algorithm>
-#include <map>
 
 #include "runtime/common/log.h"
 #include "runtime/runner/timers.h"
@@ -37,10 +36,7 @@ void ClosedModel::begin(const control::LoadRequest& load) {
     return;
   }
   if (!load.class_users.empty()) {
-    std::vector<int> counts(plan_.classes.size(), -1);
-    for (const auto& [name, count] : load.class_users)
-      if (const int selected = plan_.class_named(name); selected >= 0) counts[static_cast<std::size_t>(selected)] = count;
-    set_class_users(counts);
+    set_class_users(plan_.per_selected_class(load.class_users));
     return;
   }
   // A front-end's choice of classes (the web form, checked by the coordinator): the others get
@@ -87,26 +83,20 @@ control::CommandResult ClosedModel::set_class_users(const std::vector<int>& per_
   uv_timer_stop(&spawn_timer_);
   ramping_ = false;
   const int before = distribution_.live_total();
-  std::map<int, std::map<int, int>> spawn, stop;  // thread -> class -> count
+  RampStep changes;
   for (std::size_t c = 0; c < per_selected_class.size() && c < plan_.classes.size(); ++c) {
     const int wanted = per_selected_class[c];
     if (wanted < 0) continue;
     const int class_index = static_cast<int>(c);
     while (distribution_.live_class_count(class_index) < wanted)
-      ++spawn[distribution_.add_of_class(class_index).thread][class_index];
+      ++changes.spawn[distribution_.add_of_class(class_index).thread][class_index];
     while (distribution_.live_class_count(class_index) > wanted) {
       const auto removed = distribution_.remove_of_class(class_index);
       if (!removed) break;
-      ++stop[removed->thread][class_index];
+      ++changes.stop[removed->thread][class_index];
     }
   }
-  for (auto& [thread, counts] : spawn) {
-    loop::SpawnUsers command;
-    for (auto [class_index, count] : counts) command.batches.emplace_back(plan_.script_class(class_index), count);
-    host_.post(thread, std::move(command));
-  }
-  for (auto& [thread, counts] : stop)
-    for (auto [class_index, count] : counts) host_.post(thread, loop::StopUsers{plan_.script_class(class_index), count});
+  post_changes(changes);
   // The ramp is where the distribution is, so a later step changes nothing.
   ramp_.set_target(distribution_.live_total(), spawn_rate_, {}, host_.now_s());
   ramping_down_ = distribution_.live_total() < before;
@@ -127,16 +117,20 @@ void ClosedModel::set_target(int users, double spawn_rate, const std::vector<boo
   start_timer(&spawn_timer_, [](uv_timer_t* t) { owner_of<ClosedModel>(t)->spawn_tick(); }, 0, ramp_.tick_s());
 }
 
-void ClosedModel::spawn_tick() {
-  if (!active_ || !ramping_) return;
-  RampStep step = ramp_.step(host_.now_s(), distribution_);
-  for (auto& [thread, counts] : step.spawn) {
+void ClosedModel::post_changes(const RampStep& step) {
+  for (const auto& [thread, counts] : step.spawn) {
     loop::SpawnUsers command;
     for (auto [class_index, count] : counts) command.batches.emplace_back(plan_.script_class(class_index), count);
     host_.post(thread, std::move(command));
   }
-  for (auto& [thread, counts] : step.stop)
+  for (const auto& [thread, counts] : step.stop)
     for (auto [class_index, count] : counts) host_.post(thread, loop::StopUsers{plan_.script_class(class_index), count});
+}
+
+void ClosedModel::spawn_tick() {
+  if (!active_ || !ramping_) return;
+  RampStep step = ramp_.step(host_.now_s(), distribution_);
+  post_changes(step);
   if (step.capped)
     log_warning("Only %d users can run: every selected class has a fixed_count and all are reached",
                 distribution_.total());

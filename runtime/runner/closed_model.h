@@ -38,6 +38,8 @@ class ClosedModel final : public LoadModel {
   std::vector<bool> class_mask(const std::vector<std::string>& names, std::string* unknown) const;
   // "{"Shopper": 75, "Admin": 25}": the users running per class, for the log.
   std::string class_mix() const;
+  // The users to start and stop on each thread, posted to the threads.
+  void post_changes(const RampStep& step);
   void spawn_tick();
   void on_ramp_reached();
   void shape_tick();

@@ -150,10 +150,7 @@ CommandResult Coordinator::start(const control::LoadRequest& load) {
   if (load.users && *load.users < 0) return CommandResult::refused("the user count cannot be negative");
   if (load.spawn_rate && !(*load.spawn_rate > 0)) return CommandResult::refused("the spawn rate must be above 0");
   if (load.run_time_s && !(*load.run_time_s >= 0)) return CommandResult::refused("the run time cannot be negative");
-  for (const auto& [name, count] : load.class_users) {
-    if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
-    if (count < 0) return CommandResult::refused("the user count of " + name + " cannot be negative");
-  }
+  if (const CommandResult checked = check_class_users(load.class_users); !checked.accepted) return checked;
   if (!load.class_users.empty() && (plan_.open_model || plan_.load_shape.kind != script::LoadShapeInfo::Kind::None))
     return CommandResult::refused("users by class need the closed model without a load shape");
   if (load.host) {
@@ -192,20 +189,23 @@ CommandResult Coordinator::set_users(int users, double spawn_rate) {
   return model_->set_users(users, spawn_rate);
 }
 
-CommandResult Coordinator::set_class_users(const std::map<std::string, int>& users) {
+CommandResult Coordinator::check_class_users(const std::map<std::string, int>& users) const {
   for (const auto& [name, count] : users) {
     if (plan_.class_named(name) < 0) return CommandResult::refused("no user class named '" + name + "' runs in this test");
     if (count < 0) return CommandResult::refused("the user count of " + name + " cannot be negative");
   }
+  return {};
+}
+
+CommandResult Coordinator::set_class_users(const std::map<std::string, int>& users) {
+  if (const CommandResult checked = check_class_users(users); !checked.accepted) return checked;
   if (plan_.open_model) return CommandResult::refused("the open model runs its own schedule; users cannot be set by class");
   if (phases_.is(RunPhase::Ready) && start_requested_) {
     for (const auto& [name, count] : users) load_.class_users[name] = count;
     return {};
   }
   if (!phases_.is_active()) return CommandResult::refused(std::string("the test is ") + control::phase_name(phases_.phase()));
-  std::vector<int> counts(plan_.classes.size(), -1);
-  for (const auto& [name, count] : users) counts[static_cast<std::size_t>(plan_.class_named(name))] = count;
-  return model_->set_class_users(counts);
+  return model_->set_class_users(plan_.per_selected_class(users));
 }
 
 CommandResult Coordinator::stop(const std::string& reason) {

@@ -95,6 +95,8 @@ class Coordinator final : public control::RunController, private LoadModelHost, 
   void handle(loop::PoolReady& event);
   void merge_worker_delta(const stats::StatsBook& delta);
   void on_setup_done(const std::string& error);
+  // Every class of `users` runs in this test, with a count of at least 0.
+  control::CommandResult check_class_users(const std::map<std::string, int>& users) const;
   control::CommandResult classes_with_tasks_for(const std::vector<std::string>& tags, std::vector<std::string>& chosen);
   void maybe_begin_test();
   void begin_test();

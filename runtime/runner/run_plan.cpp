@@ -259,6 +259,13 @@ std::vector<int> RunPlan::per_script_class(const std::vector<int>& per_selected)
   return counts;
 }
 
+std::vector<int> RunPlan::per_selected_class(const std::map<std::string, int>& by_name) const {
+  std::vector<int> counts(classes.size(), -1);
+  for (const auto& [name, count] : by_name)
+    if (const int selected = class_named(name); selected >= 0) counts[static_cast<std::size_t>(selected)] = count;
+  return counts;
+}
+
 int make_run_plan(const config::ResolvedCommand& command, script::ScriptHost& script, RunPlan* plan) {
   plan->options = command.options;
   config::RunOptions& options = plan->options;

@@ -4,6 +4,7 @@
 // numbers, the report files (writable) and the thresholds (well formed). A bad combination ends
 // here with a message, before any worker starts.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,8 @@ struct RunPlan {
   // Counts per selected class laid out per script class (0 for those that do not run), as the
   // stdlib's task ratios take them.
   std::vector<int> per_script_class(const std::vector<int>& per_selected) const;
+  // Counts by class name laid out per selected class, -1 for a class not named (or not running).
+  std::vector<int> per_selected_class(const std::map<std::string, int>& by_name) const;
 };
 
 // Loads the script into `script` and fills `plan`. Returns -1 to go on with the run, or the
